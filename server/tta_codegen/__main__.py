@@ -1,0 +1,4 @@
+from tta_codegen.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The context stage: what of the workspace goes into a prompt, and why."""

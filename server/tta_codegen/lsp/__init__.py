@@ -1,0 +1,1 @@
+"""The LSP client of the engine: handlers, the streaming edit session, progress, cancel."""

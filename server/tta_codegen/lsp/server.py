@@ -1,0 +1,187 @@
+"""The language server: registers features and hands each to a small function.
+
+Handlers read their params, call the engine (through ``generation``), and answer. No
+generation logic lives here; see ``engine`` for the pipeline and ``edit_session`` for
+how code reaches the document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from tta_codegen import __version__
+from tta_codegen.config import Config, LoadedConfig, load_config
+from tta_codegen.engine import Engine
+from tta_codegen.lsp.documents import DocumentTracker
+from tta_codegen.lsp.edit_session import StreamingEditSession
+from tta_codegen.lsp.protocol import TrackingProtocol
+from tta_codegen.models.registry import ProviderRegistry
+from tta_codegen.models.router import ModelRouter
+
+log = logging.getLogger(__name__)
+
+SETTINGS_SECTION = "ttaCodegen"
+P = TypeVar("P", bound=BaseModel)
+
+
+class TtaLanguageServer(LanguageServer):
+    """Server state: configuration, the engine built from it, and live generations."""
+
+    protocol: TrackingProtocol
+
+    def __init__(self) -> None:
+        super().__init__("tta-codegen", __version__, protocol_cls=TrackingProtocol)
+        self.workspace_root: Path | None = None
+        self.init_options: dict[str, Any] | None = None
+        self.client_settings: dict[str, Any] | None = None
+        self.loaded = LoadedConfig(Config())
+        self.engine = self._make_engine(self.loaded.config)
+        self.sessions: list[StreamingEditSession] = []
+        self._old_routers: list[ModelRouter] = []
+        self._background: set[asyncio.Future[None]] = set()
+
+    @property
+    def tracker(self) -> DocumentTracker:
+        return self.protocol.tracker
+
+    def _make_engine(self, config: Config) -> Engine:
+        return Engine(config, ModelRouter(config, ProviderRegistry(config)))
+
+    def reload_config(self, *, announce: bool = True) -> LoadedConfig:
+        loaded = load_config(
+            self.workspace_root,
+            editor_settings=[
+                ("initializationOptions", self.init_options),
+                (f"workspace/configuration {SETTINGS_SECTION}", self.client_settings),
+            ],
+        )
+        if loaded.config != self.loaded.config:
+            # Generations in flight keep their router; close it once they are done.
+            self._old_routers.append(self.engine.router)
+            self.engine = self._make_engine(loaded.config)
+            if not self.sessions:
+                self._close_old_routers()
+        self.loaded = loaded
+        if announce and loaded.issues:
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Error, message="tta-codegen: " + loaded.error_message()
+                )
+            )
+        return loaded
+
+    def _close_old_routers(self) -> None:
+        routers, self._old_routers = self._old_routers, []
+        for router in routers:
+            task = asyncio.ensure_future(router.aclose())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def session_done(self, session: StreamingEditSession) -> None:
+        session.close()
+        if session in self.sessions:
+            self.sessions.remove(session)
+        if not self.sessions and self._old_routers:
+            self._close_old_routers()
+
+
+def parse_params(model: type[P], args: tuple[Any, ...], command: str) -> P:
+    """One object argument, validated; errors name the field and what was wrong."""
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f"{command} takes exactly one object argument")
+    try:
+        return model.model_validate(args[0])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(argument)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise JsonRpcInvalidParams(f"{command}: invalid argument: {problems}") from exc
+
+
+server = TtaLanguageServer()
+
+
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: TtaLanguageServer, params: types.InitializeParams) -> None:
+    root_uri = params.root_uri
+    if params.workspace_folders:
+        root_uri = params.workspace_folders[0].uri
+    if root_uri:
+        path = to_fs_path(root_uri)
+        ls.workspace_root = Path(path) if path else None
+    elif params.root_path:
+        ls.workspace_root = Path(params.root_path)
+    opts = params.initialization_options
+    if isinstance(opts, dict):
+        # Editors nest our settings under their section name, or send them flat.
+        section = opts.get(SETTINGS_SECTION)
+        ls.init_options = section if isinstance(section, dict) else opts
+    ls.reload_config(announce=False)
+
+
+@server.feature(types.INITIALIZED)
+async def on_initialized(ls: TtaLanguageServer, params: types.InitializedParams) -> None:
+    await pull_client_settings(ls)
+    if ls.loaded.issues:
+        ls.reload_config(announce=True)
+
+
+async def pull_client_settings(ls: TtaLanguageServer) -> None:
+    caps = ls.client_capabilities
+    if not (caps.workspace and caps.workspace.configuration):
+        return
+    try:
+        result = await ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SETTINGS_SECTION)])
+        )
+    except Exception as exc:  # a client that claims support but errors: keep file config
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    value = result[0] if result else None
+    ls.client_settings = value if isinstance(value, dict) and value else None
+    ls.reload_config(announce=False)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def on_configuration_changed(
+    ls: TtaLanguageServer, params: types.DidChangeConfigurationParams
+) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get(SETTINGS_SECTION), dict):
+        ls.client_settings = settings[SETTINGS_SECTION]
+        ls.reload_config()
+    else:
+        await pull_client_settings(ls)
+        ls.reload_config()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def on_did_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+    # Saving tta-codegen.toml (or pyproject.toml) applies it without a restart.
+    name = Path(to_fs_path(params.text_document.uri) or "").name
+    if name in ("tta-codegen.toml", "pyproject.toml", "config.toml"):
+        ls.reload_config()
+
+
+def load_features() -> None:
+    """Import every feature module so it registers its handlers on ``server``."""
+    import importlib
+    import pkgutil
+
+    from tta_codegen.lsp import features
+
+    for info in pkgutil.iter_modules(features.__path__):
+        importlib.import_module(f"{features.__name__}.{info.name}")
+
+
+load_features()

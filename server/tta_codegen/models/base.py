@@ -1,0 +1,56 @@
+"""What every provider speaks: a chat request in, a stream of text deltas and usage out.
+
+Providers know nothing of documents, edits or routing; the router knows nothing of wire
+formats. Keep these types small: they are the seam between the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tta_codegen.config import ModelConfig, ProviderConfig
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass
+class ModelRequest:
+    messages: list[ChatMessage]
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    stop: list[str] = field(default_factory=list)
+    task_type: str = "code_generation"
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    # Set when the provider reports the price itself (OpenRouter's usage.cost).
+    cost_usd: float | None = None
+
+
+StreamItem = TextDelta | Usage
+
+
+class Provider(Protocol):
+    """One backend (an HTTP API or an in-process model)."""
+
+    config: ProviderConfig
+
+    def stream(self, model: ModelConfig, request: ModelRequest) -> AsyncGenerator[StreamItem]:
+        """Yield text deltas as they arrive, then (at most) one Usage."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,156 @@
+"""HTTP plumbing shared by the HTTP providers: clients, timeouts, error mapping, redaction."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import time
+
+import httpx
+
+from tta_codegen.config import ProviderConfig
+from tta_codegen.models.errors import ProviderError
+
+_MAX_ERROR_BODY = 8192
+
+
+def make_client(config: ProviderConfig) -> httpx.AsyncClient:
+    """One pooled client per provider: reusing connections saves a TLS handshake per request."""
+    timeout = httpx.Timeout(
+        connect=config.connect_timeout_s,
+        read=config.read_timeout_s,
+        write=config.connect_timeout_s,
+        pool=config.connect_timeout_s,
+    )
+    # trust_env=False: never route a request carrying a key through an ambient proxy setting
+    # the user did not choose for this tool, and never read ~/.netrc credentials.
+    return httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False)
+
+
+def redact(text: str, key: str | None) -> str:
+    """Remove the key (and long fragments of it) from text that may reach a user or log."""
+    if key and len(key) >= 8:
+        text = text.replace(key, "[REDACTED]")
+        # Providers echo keys partially ("sk-abc...xyz"); cut any 12+ char fragment.
+        for i in range(0, len(key) - 12 + 1, 4):
+            frag = key[i : i + 12]
+            if frag in text:
+                text = text.replace(frag, "[REDACTED]")
+    return text
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value or value == "None":
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_after_from_headers(headers: httpx.Headers) -> float | None:
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _message_from_body(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.strip()[:500] or "(empty body)"
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("type") or json.dumps(err)[:500]
+            return str(msg)
+        if isinstance(err, str):
+            return err
+    return body.strip()[:500]
+
+
+async def error_from_response(
+    response: httpx.Response, provider: str, key: str | None
+) -> ProviderError:
+    """Turn a non-200 answer into a typed error with the provider's own message."""
+    raw = b""
+    async for chunk in response.aiter_bytes():
+        raw += chunk
+        if len(raw) > _MAX_ERROR_BODY:
+            break
+    body = raw[:_MAX_ERROR_BODY].decode("utf-8", "replace")
+    message = redact(_message_from_body(body), key)
+    status = response.status_code
+    lowered = message.lower()
+    kind = "error"
+    retryable: bool | None = None
+    if status == 429:
+        kind = "rate_limit"
+        if "quota" in lowered or "spend" in lowered or "budget" in lowered:
+            kind, retryable = "spend_limit", False
+    elif status == 529 or "overloaded" in lowered:
+        kind = "overloaded"
+    elif status >= 500:
+        kind = "server"
+    elif status in (401, 403):
+        kind, retryable = "auth", False
+    elif status == 402:
+        kind, retryable = "spend_limit", False
+    elif status == 404:
+        kind, retryable = "not_found", False
+    elif status in (400, 413, 422) and (
+        ("context" in lowered and ("length" in lowered or "window" in lowered))
+        or "too many tokens" in lowered
+        or "maximum context" in lowered
+    ):
+        # Another model with a larger window may succeed: fall back, don't retry here.
+        kind, retryable = "context_length", True
+    elif 400 <= status < 500:
+        kind, retryable = "bad_request", False
+    hint = ""
+    if kind == "auth":
+        hint = " (check the API key in the environment variable named by api_key_env)"
+    return ProviderError(
+        f"provider {provider!r}: {message}{hint}",
+        status=status,
+        retry_after=retry_after_from_headers(response.headers),
+        kind=kind,
+        retryable=retryable,
+    )
+
+
+def transport_error(exc: httpx.HTTPError, provider: str) -> ProviderError:
+    """Map httpx's exceptions to what a user can act on."""
+    url = ""
+    with contextlib.suppress(RuntimeError):
+        url = str(exc.request.url.copy_with(query=None))
+    where = f" at {url}" if url else ""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ProviderError(f"provider {provider!r}: connection timed out{where}", kind="timeout")
+    if isinstance(exc, httpx.ReadTimeout):
+        return ProviderError(
+            f"provider {provider!r}: no data for too long (read timeout){where}", kind="timeout"
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError(f"provider {provider!r}: timed out{where}", kind="timeout")
+    if isinstance(exc, httpx.ConnectError):
+        return ProviderError(
+            f"provider {provider!r}: cannot connect{where} ({exc}); is the server running?",
+            kind="connect",
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return ProviderError(
+            f"provider {provider!r}: the connection broke mid-stream ({exc})", kind="stream"
+        )
+    return ProviderError(f"provider {provider!r}: {type(exc).__name__}: {exc}", kind="connect")

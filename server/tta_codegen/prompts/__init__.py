@@ -1,0 +1,1 @@
+"""The prompt library: Jinja2 templates in ``prompts/`` rendered into chat messages."""

@@ -1,0 +1,299 @@
+"""A fake model provider on 127.0.0.1 that speaks real HTTP and real SSE.
+
+It is the only test double in the project, and it sits at the network edge: the code
+under test talks to it through httpx exactly as it would to OpenAI or OpenRouter.
+Replies are scripted per test (text chunks, delays, HTTP errors, errors inside a 200
+stream, dropped connections, comment lines, streams that never end), and every request
+body is recorded so tests can check what was sent.
+
+Run it standalone for editor end-to-end tests:
+
+    python -m tests.fakes.provider --port 0 --script replies.json
+
+It prints ``PORT <n>`` on stdout once listening. The script is a JSON list of rules
+(``{"match": "substring", "model": "id", "reply": {...Reply fields...}, "times": n}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Reply:
+    chunks: list[str] = field(default_factory=list)
+    delay: float = 0.0  # seconds between chunks
+    first_delay: float = 0.0  # seconds before the first chunk (time to first token)
+    status: int = 200
+    error: dict[str, Any] | None = None  # body of a non-200 answer
+    headers: dict[str, str] = field(default_factory=dict)
+    drop_after: int | None = None  # abort the connection after this many chunks
+    stream_error: dict[str, Any] | None = None  # sent as data: {"error": ...} after chunks
+    hang: bool = False  # keep the stream open forever after the chunks
+    usage: dict[str, Any] | None = None  # None: computed from the chunks
+    comments: bool = False  # interleave ": OPENROUTER PROCESSING" lines
+    raw: list[str] | None = None  # exact SSE lines to send instead of chunks
+    echo_prompt: bool = False  # reply with a fenced block holding the last user message
+
+    @classmethod
+    def text(cls, text: str, *, size: int = 4, **kw: Any) -> Reply:
+        """Split ``text`` into chunks of ``size`` characters."""
+        return cls(chunks=[text[i : i + size] for i in range(0, len(text), size)], **kw)
+
+
+@dataclass
+class Rule:
+    reply: Reply
+    match: str | None = None  # substring of the last user message
+    model: str | None = None
+    times: int | None = None  # None: forever
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+    @property
+    def last_user_message(self) -> str:
+        for m in reversed(self.body.get("messages") or []):
+            if m.get("role") == "user":
+                content = m.get("content")
+                return content if isinstance(content, str) else json.dumps(content)
+        return ""
+
+    @property
+    def all_text(self) -> str:
+        return "\n".join(str(m.get("content")) for m in self.body.get("messages") or [])
+
+
+class FakeProvider:
+    """An OpenAI-compatible server (``/v1/chat/completions``) with scripted replies."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+        self.default = Reply.text("```python\nprint('hello')\n```\n")
+        self.requests: list[RecordedRequest] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.stream_closed = asyncio.Event()  # set whenever a client goes away mid-stream
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def add(
+        self,
+        reply: Reply,
+        *,
+        match: str | None = None,
+        model: str | None = None,
+        times: int | None = None,
+    ) -> None:
+        self.rules.append(Rule(reply, match, model, times))
+
+    def _pick(self, req: RecordedRequest) -> Reply:
+        text = req.last_user_message
+        model = req.body.get("model")
+        for rule in self.rules:
+            if rule.times is not None and rule.times <= 0:
+                continue
+            if rule.model is not None and rule.model != model:
+                continue
+            if rule.match is not None and rule.match not in text:
+                continue
+            if rule.times is not None:
+                rule.times -= 1
+            return rule.reply
+        return self.default
+
+    async def start(self, port: int = 0) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    return
+                method, path, _ = request_line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                raw = await reader.readexactly(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                req = RecordedRequest(path, headers, body, time.perf_counter())
+                self.requests.append(req)
+                keep = await self._respond(method, req, writer)
+                if not keep:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.stream_closed.set()
+        finally:
+            self._writers.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _respond(self, method: str, req: RecordedRequest, w: asyncio.StreamWriter) -> bool:
+        if method == "GET" and req.path.rstrip("/").endswith("/models"):
+            data = {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+            await _send_json(w, 200, data)
+            return True
+        if not req.path.rstrip("/").endswith("/chat/completions"):
+            await _send_json(w, 404, {"error": {"message": f"no route {req.path}"}})
+            return True
+        reply = self._pick(req)
+        if reply.status != 200:
+            err = reply.error or {"error": {"message": f"fake error {reply.status}"}}
+            await _send_json(w, reply.status, err, reply.headers)
+            return True
+        chunks = list(reply.chunks)
+        if reply.echo_prompt:
+            chunks = [f"```\n{req.last_user_message}\n```\n"]
+        w.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items()).encode()
+            + b"\r\n"
+        )
+        await w.drain()
+        model = req.body.get("model", "fake")
+        try:
+            if reply.first_delay:
+                await asyncio.sleep(reply.first_delay)
+            if reply.raw is not None:
+                for line in reply.raw:
+                    await _chunk(w, line + "\n")
+                    if reply.delay:
+                        await asyncio.sleep(reply.delay)
+                await _chunk(w, "")
+                return True
+            for i, text in enumerate(chunks):
+                if reply.drop_after is not None and i >= reply.drop_after:
+                    w.transport.abort()
+                    return False
+                if reply.comments:
+                    await _chunk(w, ": OPENROUTER PROCESSING\n\n")
+                event = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "model": model,
+                    "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+                }
+                await _chunk(w, f"data: {json.dumps(event)}\n\n")
+                if reply.delay and i + 1 < len(chunks):
+                    await asyncio.sleep(reply.delay)
+            if reply.drop_after is not None and reply.drop_after >= len(chunks):
+                w.transport.abort()
+                return False
+            if reply.stream_error is not None:
+                await _chunk(w, f"data: {json.dumps({'error': reply.stream_error})}\n\n")
+                await _chunk(w, "")
+                return True
+            if reply.hang:
+                await asyncio.sleep(3600)
+            done = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "model": model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
+            await _chunk(w, f"data: {json.dumps(done)}\n\n")
+            usage = reply.usage or {
+                "prompt_tokens": max(1, len(req.all_text) // 4),
+                "completion_tokens": len(chunks),
+                "total_tokens": max(1, len(req.all_text) // 4) + len(chunks),
+            }
+            usage_chunk = {"id": "chatcmpl-fake", "choices": [], "usage": usage}
+            await _chunk(w, f"data: {json.dumps(usage_chunk)}\n\n")
+            await _chunk(w, "data: [DONE]\n\n")
+            await _chunk(w, "")
+            return True
+        except (ConnectionError, asyncio.CancelledError):
+            self.stream_closed.set()
+            raise
+
+
+async def _chunk(w: asyncio.StreamWriter, text: str) -> None:
+    data = text.encode()
+    w.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    await w.drain()
+
+
+async def _send_json(
+    w: asyncio.StreamWriter, status: int, data: Any, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(data).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    w.write(
+        f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n{extra}\r\n".encode()
+        + body
+    )
+    await w.drain()
+
+
+def _load_rules(path: str) -> list[Rule]:
+    with open(path, encoding="utf-8") as fh:
+        items = json.load(fh)
+    return [
+        Rule(Reply(**item["reply"]), item.get("match"), item.get("model"), item.get("times"))
+        for item in items
+    ]
+
+
+async def _main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--script", help="JSON list of rules")
+    ap.add_argument("--log", help="append each request body as a JSON line to this file")
+    args = ap.parse_args(argv)
+    fake = FakeProvider()
+    if args.script:
+        fake.rules = _load_rules(args.script)
+    await fake.start(args.port)
+    print(f"PORT {fake.port}", flush=True)
+    seen = 0
+    while True:
+        await asyncio.sleep(0.05)
+        if args.log and len(fake.requests) > seen:
+            with open(args.log, "a", encoding="utf-8") as fh:
+                for req in fake.requests[seen:]:
+                    fh.write(json.dumps({"path": req.path, "body": req.body}) + "\n")
+            seen = len(fake.requests)
+
+
+__all__ = ["FakeProvider", "RecordedRequest", "Reply", "Rule", "asdict"]
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(sys.argv[1:]))

@@ -1,0 +1,225 @@
+"""An editor, as far as the server can tell: a pytest-lsp client that keeps documents.
+
+It applies the server's ``workspace/applyEdit`` to its own copy of each document, bumps
+the version and sends ``didChange`` the way VS Code does, so the server sees the same
+conversation it would see from a real editor. ``strict_versions`` makes it reject edits
+made against an old version (VS Code's behaviour); ``type_text`` plays a user typing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import PositionCodec
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+
+@dataclass
+class EditRecord:
+    uri: str
+    version: int | None
+    edits: list[types.TextEdit]
+    applied: bool
+    at: float
+
+    @property
+    def bytes(self) -> int:
+        return sum(len(e.new_text.encode("utf-8")) for e in self.edits)
+
+
+@dataclass
+class Editor:
+    client: LanguageClient
+    root: Path
+    docs: dict[str, TextDocument] = field(default_factory=dict)
+    edits: list[EditRecord] = field(default_factory=list)
+    strict_versions: bool = True
+    reject_all: bool = False
+    # Called after an edit is applied but before didChange is sent (to simulate typing).
+    on_edit: Any = None
+    encoding: str = "utf-16"
+
+    def uri(self, name: str) -> str:
+        return (self.root / name).as_uri()
+
+    def open(self, name: str, text: str, language_id: str = "python") -> str:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        uri = path.as_uri()
+        self.docs[uri] = TextDocument(
+            uri, text, version=0, position_codec=PositionCodec(encoding=self.encoding)
+        )
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id=language_id, version=0, text=text)
+            )
+        )
+        return uri
+
+    def text(self, uri: str) -> str:
+        return self.docs[uri].source
+
+    def close(self, uri: str) -> None:
+        self.docs.pop(uri)
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri))
+        )
+
+    def _change(self, uri: str, rng: types.Range, text: str) -> None:
+        doc = self.docs[uri]
+        change = types.TextDocumentContentChangePartial(range=rng, text=text)
+        doc.apply_change(change)
+        doc.version = (doc.version or 0) + 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+                content_changes=[change],
+            )
+        )
+
+    def type_text(self, uri: str, line: int, character: int, text: str) -> None:
+        pos = types.Position(line=line, character=character)
+        self._change(uri, types.Range(pos, pos), text)
+
+    def replace(self, uri: str, rng: types.Range, text: str) -> None:
+        self._change(uri, rng, text)
+
+    def apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        loop = asyncio.get_running_loop()
+        edit = params.edit
+        for dc in edit.document_changes or []:
+            if not isinstance(dc, types.TextDocumentEdit):
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason="unsupported")
+            uri = dc.text_document.uri
+            doc = self.docs.get(uri)
+            ok = doc is not None and not self.reject_all
+            if ok and self.strict_versions and dc.text_document.version is not None:
+                ok = dc.text_document.version == doc.version  # type: ignore[union-attr]
+            edits = [e for e in dc.edits if isinstance(e, types.TextEdit)]
+            self.edits.append(EditRecord(uri, dc.text_document.version, edits, ok, loop.time()))
+            if not ok:
+                return types.ApplyWorkspaceEditResult(
+                    applied=False, failure_reason="document version mismatch"
+                )
+            # Edits in one TextDocumentEdit refer to the same original text: apply bottom-up.
+            for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character))[
+                ::-1
+            ]:
+                self._change(uri, e.range, e.new_text)
+            if self.on_edit is not None:
+                self.on_edit(self, uri)
+        for uri, changes in (edit.changes or {}).items():
+            for e in sorted(changes, key=lambda e: (e.range.start.line, e.range.start.character))[
+                ::-1
+            ]:
+                self._change(uri, e.range, e.new_text)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    async def execute(self, command: str, argument: Any, **kw: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=[argument], **kw)
+        )
+
+    def start(self, command: str, argument: Any, **kw: Any) -> tuple[str, asyncio.Future[Any]]:
+        """Send a command without waiting; returns its request id and its answer."""
+        msg_id = f"cmd-{uuid.uuid4()}"
+        fut = asyncio.ensure_future(
+            self.client.protocol.send_request_async(
+                types.WORKSPACE_EXECUTE_COMMAND,
+                types.ExecuteCommandParams(command=command, arguments=[argument], **kw),
+                msg_id=msg_id,
+            )
+        )
+        return msg_id, fut
+
+    def cancel(self, msg_id: str) -> None:
+        """What an editor does when the user cancels: ``$/cancelRequest``."""
+        self.client.cancel_request(types.CancelParams(id=msg_id))
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.005)
+
+    def applied_edits(self) -> list[EditRecord]:
+        return [e for e in self.edits if e.applied]
+
+
+def server_env(extra: dict[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("TTA_CODEGEN_"):
+            del env[name]
+    if home is not None:
+        env["XDG_CONFIG_HOME"] = str(home / ".config")
+        env["XDG_DATA_HOME"] = str(home / ".local" / "share")
+        env["XDG_CACHE_HOME"] = str(home / ".cache")
+    env.update(extra or {})
+    return env
+
+
+def provider_settings(
+    base_url: str, models: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """initializationOptions that point the server at the fake provider."""
+    models = models or ["fake-a"]
+    settings: dict[str, Any] = {
+        "providers": {"fake": {"kind": "openai", "base_url": base_url}},
+        "models": [{"id": m, "provider": "fake"} for m in models],
+        "routing": {"default": models[0], "fallbacks": models[1:]},
+    }
+    for key, value in extra.items():
+        settings[key] = value
+    return settings
+
+
+async def start_editor(
+    root: Path,
+    settings: dict[str, Any] | None,
+    *,
+    env: dict[str, str] | None = None,
+    capabilities: str = "visual-studio-code",
+    encoding: str = "utf-16",
+    log_level: str = "warning",
+) -> Editor:
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "tta_codegen", "serve", "--log-level", log_level],
+        server_env=env or server_env(home=root.parent),
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    editor = Editor(client, root, encoding=encoding)
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def _apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return editor.apply_edit(params)
+
+    caps = client_capabilities(capabilities)
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps,
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=settings,
+        )
+    )
+    return editor
+
+
+async def stop_editor(editor: Editor) -> None:
+    try:
+        await asyncio.wait_for(editor.client.shutdown_session(), 10)
+    finally:
+        await editor.client.stop()
