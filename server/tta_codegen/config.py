@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tta_codegen.context.settings import ContextConfig
+from tta_codegen.gates.settings import GatesConfig, RefineConfig
 from tta_codegen.models.settings import (
     TASK_TYPES,
     BudgetConfig,
@@ -92,6 +93,8 @@ class Config(_Strict):
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    refine: RefineConfig = Field(default_factory=RefineConfig)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

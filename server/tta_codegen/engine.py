@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from tta_codegen.config import Config
-from tta_codegen.context.window import cursor_window
+from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
 from tta_codegen.models.errors import ModelError
@@ -25,29 +24,13 @@ from tta_codegen.models.router import (
     Finished,
     ModelRouter,
 )
-from tta_codegen.prompts.loader import PromptError, builtin_prompts_dir, make_environment, render
+from tta_codegen.prompts.builder import PromptBuilder
+from tta_codegen.prompts.loader import PromptError
+from tta_codegen.request import GenerationRequest, language_for
+
+__all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
 
 Status = Literal["completed", "cancelled", "failed"]
-
-
-@dataclass
-class GenerationRequest:
-    """One generate/refine/tests request, in server terms (offsets into ``text``)."""
-
-    kind: Literal["generate", "refine", "tests"]
-    path: str
-    language: str
-    text: str  # the document as it was when the request arrived
-    start: int  # insertion point, or start of the range to rewrite
-    end: int  # == start for an insertion
-    description: str
-    model: str | None = None
-    template: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def task_type(self) -> str:
-        return {"generate": "code_generation", "refine": "refinement", "tests": "tests"}[self.kind]
 
 
 @dataclass
@@ -108,50 +91,35 @@ class GenerationFailed(Exception):
     """Raised inside the engine for a reply that streamed but produced no usable code."""
 
 
-LANGUAGE_BY_SUFFIX = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
-    ".ts": "typescript", ".tsx": "typescriptreact", ".jsx": "javascriptreact", ".go": "go",
-    ".rs": "rust", ".java": "java", ".c": "c", ".h": "c", ".cpp": "cpp", ".hpp": "cpp",
-    ".cs": "csharp", ".rb": "ruby", ".php": "php", ".lua": "lua", ".sh": "shellscript",
-    ".sql": "sql", ".html": "html", ".css": "css", ".md": "markdown", ".toml": "toml",
-    ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".kt": "kotlin", ".swift": "swift",
-}  # fmt: skip
-
-
-def language_for(path: str, language_id: str | None = None) -> str:
-    if language_id:
-        return language_id
-    return LANGUAGE_BY_SUFFIX.get(Path(path).suffix.lower(), "")
-
-
 class Engine:
     """Holds the per-process pieces (config, router, templates) the pipeline uses."""
 
-    def __init__(self, config: Config, router: ModelRouter) -> None:
+    def __init__(
+        self,
+        config: Config,
+        router: ModelRouter,
+        *,
+        context: ContextProvider | None = None,
+        prompts: PromptBuilder | None = None,
+    ) -> None:
         self.config = config
         self.router = router
-        self._prompts = make_environment([builtin_prompts_dir()])
+        self.context = context
+        self.prompts = prompts or PromptBuilder(config)
 
-    def build_messages(self, request: GenerationRequest) -> list[ChatMessage]:
-        window = cursor_window(request.text, request.start, request.end)
-        variables = {
-            "language": request.language,
-            "path": request.path,
-            "before": window.before,
-            "after": window.after,
-            "description": request.description,
-            "context": "",
-            "rules": "",
-        }
-        system = render(self._prompts, "_base/system.j2", variables)
-        user = render(self._prompts, "_base/generate.j2", variables)
-        return [ChatMessage("system", system.strip()), ChatMessage("user", user.strip())]
+    async def gather_context(self, request: GenerationRequest) -> ContextResult | None:
+        if self.context is None:
+            return None
+        return await self.context.gather(request, self.config)
+
+    async def build_messages(self, request: GenerationRequest) -> list[ChatMessage]:
+        return self.prompts.build(request, await self.gather_context(request))
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
         started = time.perf_counter()
         result = GenerationResult(status="failed", iterations=1)
         try:
-            messages = self.build_messages(request)
+            messages = await self.build_messages(request)
         except PromptError as exc:
             result.error = str(exc)
             return result

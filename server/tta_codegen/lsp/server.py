@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from pygls.uris import to_fs_path
 
 from tta_codegen import __version__
 from tta_codegen.config import Config, LoadedConfig, load_config
+from tta_codegen.context.types import ContextProvider
 from tta_codegen.engine import Engine
 from tta_codegen.lsp.documents import DocumentTracker
 from tta_codegen.lsp.edit_session import StreamingEditSession
@@ -47,6 +49,26 @@ class TtaLanguageServer(LanguageServer):
         self.engine = self._make_engine(self.loaded.config)
         self.sessions: list[StreamingEditSession] = []
         self._old_routers: list[ModelRouter] = []
+        # Feature modules subscribe here: pygls allows one handler per LSP method, and
+        # several features (config, context index, reviews) care about the same events.
+        self.on_open: list[
+            Callable[[TtaLanguageServer, types.DidOpenTextDocumentParams], None]
+        ] = []
+        self.on_change: list[
+            Callable[[TtaLanguageServer, types.DidChangeTextDocumentParams], None]
+        ] = []
+        self.on_save: list[
+            Callable[[TtaLanguageServer, types.DidSaveTextDocumentParams], None]
+        ] = []
+        self.on_close: list[
+            Callable[[TtaLanguageServer, types.DidCloseTextDocumentParams], None]
+        ] = []
+        self.on_initialized: list[Callable[[TtaLanguageServer], Awaitable[None]]] = []
+        self.code_action_providers: list[
+            Callable[[TtaLanguageServer, types.CodeActionParams], list[types.CodeAction]]
+        ] = []
+        # Set by the context feature once the workspace is known; shared by every engine.
+        self.context_provider: ContextProvider | None = None
         self._background: set[asyncio.Future[None]] = set()
 
     @property
@@ -54,7 +76,15 @@ class TtaLanguageServer(LanguageServer):
         return self.protocol.tracker
 
     def _make_engine(self, config: Config) -> Engine:
-        return Engine(config, ModelRouter(config, ProviderRegistry(config)))
+        return Engine(
+            config,
+            ModelRouter(config, ProviderRegistry(config)),
+            context=getattr(self, "context_provider", None),
+        )
+
+    def set_context_provider(self, provider: ContextProvider | None) -> None:
+        self.context_provider = provider
+        self.engine.context = provider
 
     def reload_config(self, *, announce: bool = True) -> LoadedConfig:
         loaded = load_config(
@@ -134,6 +164,11 @@ async def on_initialized(ls: TtaLanguageServer, params: types.InitializedParams)
     await pull_client_settings(ls)
     if ls.loaded.issues:
         ls.reload_config(announce=True)
+    for hook in ls.on_initialized:
+        try:
+            await hook(ls)
+        except Exception:
+            log.exception("initialized hook %r failed", hook)
 
 
 async def pull_client_settings(ls: TtaLanguageServer) -> None:
@@ -165,12 +200,65 @@ async def on_configuration_changed(
         ls.reload_config()
 
 
+def _dispatch(
+    hooks: list[Callable[[TtaLanguageServer, Any], None]], ls: TtaLanguageServer, params: Any
+) -> None:
+    for hook in hooks:
+        try:
+            hook(ls, params)
+        except Exception:  # one feature's bug must not break document sync for the rest
+            log.exception("document hook %r failed", hook)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def on_did_open(ls: TtaLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    _dispatch(ls.on_open, ls, params)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def on_did_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    _dispatch(ls.on_change, ls, params)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def on_did_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    _dispatch(ls.on_close, ls, params)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def on_did_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
     # Saving tta-codegen.toml (or pyproject.toml) applies it without a restart.
     name = Path(to_fs_path(params.text_document.uri) or "").name
     if name in ("tta-codegen.toml", "pyproject.toml", "config.toml"):
         ls.reload_config()
+    _dispatch(ls.on_save, ls, params)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.RefactorRewrite, types.CodeActionKind.QuickFix],
+        resolve_provider=False,
+    ),
+)
+def on_code_action(
+    ls: TtaLanguageServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    """Every feature's actions for this range; none are offered for an unopened document."""
+    actions: list[types.CodeAction] = []
+    for provider in ls.code_action_providers:
+        try:
+            actions.extend(provider(ls, params))
+        except Exception:
+            log.exception("code action provider %r failed", provider)
+    only = params.context.only
+    if only:
+        actions = [
+            a
+            for a in actions
+            if a.kind and any(a.kind == k or a.kind.startswith(f"{k}.") for k in only)
+        ]
+    return actions or None
 
 
 def load_features() -> None:
