@@ -32,6 +32,7 @@ from tta_codegen.models.settings import (
     ModelConfig,
     ProviderConfig,
     RoutingConfig,
+    SafetyConfig,
     TaskRouting,
     TaskType,
 )
@@ -95,6 +96,7 @@ class Config(_Strict):
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     refine: RefineConfig = Field(default_factory=RefineConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -335,5 +337,14 @@ def load_config(
     except ValidationError as exc:  # pragma: no cover - layers are valid one by one
         issues.append(ConfigIssue("configuration", "(merged)", str(exc)))
         config = Config()
+    sources = [layer.source for layer in layers]
+    # Zero-key default: with no model configured (and none dropped as broken, which the
+    # user must fix rather than silently get another model), use the shipped one.
+    if not config.models and not any(i.key.startswith(("models", "(")) for i in issues):
+        from tta_codegen.models.embedded import embedded_available, embedded_default_layer
+
+        if embedded_available():
+            config = Config.model_validate(_merge(embedded_default_layer(), merged))
+            sources.insert(0, "embedded default")
     issues.extend(_check_references(config))
-    return LoadedConfig(config, issues, [layer.source for layer in layers])
+    return LoadedConfig(config, issues, sources)

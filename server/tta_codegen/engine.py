@@ -8,6 +8,7 @@ clients turn those into applyEdits, progress and answers. Cancellation arrives a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -51,6 +52,7 @@ class GenerationResult:
     gates: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     ttft_s: float | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     total_s: float = 0.0
 
     def to_answer(self) -> dict[str, Any]:
@@ -72,6 +74,8 @@ class GenerationResult:
         }
         if self.error is not None:
             answer["error"] = self.error
+        if self.warnings:
+            answer["warnings"] = self.warnings
         return answer
 
 
@@ -113,7 +117,9 @@ class Engine:
         return await self.context.gather(request, self.config)
 
     async def build_messages(self, request: GenerationRequest) -> list[ChatMessage]:
-        return self.prompts.build(request, await self.gather_context(request))
+        context = await self.gather_context(request)
+        # Rendering reads template files: keep it off the event loop.
+        return await asyncio.to_thread(self.prompts.build, request, context)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
         started = time.perf_counter()
@@ -128,7 +134,7 @@ class Engine:
             messages=messages,
             max_tokens=gen.max_tokens,
             temperature=gen.temperature,
-            task_type=request.task_type,
+            task_type=await asyncio.to_thread(self.prompts.task_type, request),
         )
         state = _AttemptState(gen.max_output_chars)
         try:
@@ -164,6 +170,7 @@ class Engine:
                         return result
                     result.status = "completed"
                     result.text = state.text()
+                    result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
                     result.model = event.model
                     result.usage, result.cost_usd = event.usage, event.cost_usd
         except AllModelsFailed as exc:

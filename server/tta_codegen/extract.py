@@ -29,12 +29,17 @@ _CODE_START = re.compile(
     re.VERBOSE,
 )
 _WORD = re.compile(r"[A-Za-z']+")
+_LEAD_IN = re.compile(r"^((\d+[.)]|[-*+])\s+)?(\*\*)?[A-Z][A-Za-z' ]*(\*\*)?:(\*\*)?$")
 
 
 def looks_like_prose(line: str) -> bool:
     """Heuristic: a sentence addressed to a human rather than a line of code."""
     s = line.strip()
-    if not s or _CODE_START.match(s):
+    if not s:
+        return False
+    if _LEAD_IN.match(s):
+        return True  # "1. Code:", "- Example:", "Solution:" introduce a block
+    if _CODE_START.match(s):
         return False
     words = _WORD.findall(s)
     if len(words) < 3:

@@ -75,6 +75,7 @@ class StreamingEditSession:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
+        self._stopping = False  # restoring: send nothing more from the stream
         self._doc_closed = False
         self._last_send = 0.0
         self._flusher: asyncio.Task[None] | None = None
@@ -90,7 +91,7 @@ class StreamingEditSession:
         self._owner = owner
 
     def write(self, text: str) -> None:
-        if self._closed or not text:
+        if self._closed or self._stopping or not text:
             return
         self._buffer.append(text)
         if self._flusher is None:
@@ -119,8 +120,16 @@ class StreamingEditSession:
     async def restore(self) -> None:
         """Put the original text back: the document is as it was before the command."""
         self._buffer.clear()
+        self._stopping = True
         if self._flusher is not None:
-            self._flusher.cancel()
+            # Let an edit already sent finish and be confirmed: cancelling it mid-flight
+            # would leave text the client applies after our restore, outside the region.
+            self._wake.set()
+            limit = self.settings.confirm_timeout_ms / 1000 + 1.0
+            try:
+                await asyncio.wait_for(asyncio.shield(self._flusher), limit)
+            except (TimeoutError, EditSessionError):
+                self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError, EditSessionError):
                 await self._flusher
             self._flusher = None
@@ -204,7 +213,7 @@ class StreamingEditSession:
     async def _flush_loop(self) -> None:
         interval = self.settings.flush_interval_ms / 1000
         try:
-            while not self._closed:
+            while not (self._closed or self._stopping):
                 if not self._buffer:
                     self._idle.set()
                     await self._wake.wait()
@@ -213,9 +222,12 @@ class StreamingEditSession:
                 wait = self._last_send + interval - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if self._stopping or not self._buffer:
+                    continue
                 text = "".join(self._buffer)
                 self._buffer.clear()
                 await self._replace(self.end, self.end, text)
+            self._idle.set()
         except EditSessionError as exc:
             self._fail(exc)
             self._idle.set()

@@ -42,7 +42,9 @@ class GenerateParams(_Params):
 class RefineParams(_Params):
     text_document: TextDocumentRef = Field(alias="textDocument")
     range: RangeParam
-    instruction: str = Field(min_length=1, max_length=100_000)
+    instruction: str = Field(default="", max_length=100_000)
+    template: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
     model: str | None = None
     refine: bool | None = None
     work_done_token: str | int | None = Field(default=None, alias="workDoneToken")

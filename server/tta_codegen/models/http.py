@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import os
 import time
 
 import httpx
@@ -154,3 +155,19 @@ def transport_error(exc: httpx.HTTPError, provider: str) -> ProviderError:
             f"provider {provider!r}: the connection broke mid-stream ({exc})", kind="stream"
         )
     return ProviderError(f"provider {provider!r}: {type(exc).__name__}: {exc}", kind="connect")
+
+
+def read_api_key(provider: str, config: ProviderConfig, *, required: bool = True) -> str | None:
+    """The key from the env var the config names, read at request time, never stored."""
+    env = config.api_key_env
+    if not env:
+        return None
+    key = os.environ.get(env)
+    if not key and required:
+        raise ProviderError(
+            f"provider {provider!r}: environment variable {env} is not set "
+            f"(set it to your API key, or remove api_key_env for a local server)",
+            kind="auth",
+            retryable=False,
+        )
+    return key or None

@@ -1,20 +1,48 @@
-"""The model layer's one entry point: pick a model, stream from it, fall back on failure.
+"""The model layer's one entry point: pick models, stream from one, retry, fall back.
 
 The engine sees a single stream of events; which provider answered, how many tried
 before it and what it cost are all reported in-band, so the engine can reset the
 document when a model fails after it had already streamed text.
+
+Per request, in order: the prompt safety checks (when enabled), the plan (explicit model,
+the task's model, automatic selection under the task's requirements, ``routing.default``;
+then fallbacks), and for each model in the plan: its circuit breaker, its budget check
+(before anything is sent), then the request itself with retries on the same model
+(backoff with jitter, ``Retry-After`` honoured) while nothing has streamed yet. Every
+request sent lands in the cost ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Any
 
 from tta_codegen.config import Config, ModelConfig
 from tta_codegen.models.base import ModelRequest, Provider, TextDelta, Usage
+from tta_codegen.models.breaker import BreakerBoard, shared_board
+from tta_codegen.models.budget import BudgetExceeded, check_budget, estimate_cost, is_free
+from tta_codegen.models.catalog import CatalogEntry, enrich, load_all_caches_async
 from tta_codegen.models.errors import ModelError, NoModelConfigured, ProviderError
+from tta_codegen.models.ledger import CostLedger, LedgerRow
 from tta_codegen.models.registry import ProviderRegistry
+from tta_codegen.models.retry import RetryPolicy
+from tta_codegen.models.safety import Finding, SafetyChecker
+from tta_codegen.models.selection import Observed, Requirements, select
+from tta_codegen.models.settings import SafetyConfig
+from tta_codegen.models.stats import observed as observed_from_rows
+
+log = logging.getLogger(__name__)
+
+# How far back, and how often, the ledger is read for observed latency and failures.
+_OBSERVED_WINDOW_S = 7 * 86_400
+_OBSERVED_REFRESH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -23,10 +51,21 @@ class AttemptStarted:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """The same model is tried again after ``delay_s`` (nothing had streamed)."""
+
+    model: str
+    error: str
+    delay_s: float
+    retry: int  # 1 for the first retry
+
+
+@dataclass(frozen=True)
 class AttemptFailed:
     model: str
     error: str
     streamed: bool  # True when text had already been delivered from this attempt
+    kind: str = "error"  # ProviderError.kind, or "circuit_open" / "budget" / "config"
 
 
 @dataclass(frozen=True)
@@ -34,9 +73,12 @@ class Finished:
     model: str
     usage: Usage
     cost_usd: float
+    ttft_s: float | None = None  # request sent -> first text, on the final try
+    latency_s: float = 0.0
+    tries: int = 1
 
 
-RouterEvent = AttemptStarted | TextDelta | AttemptFailed | Finished
+RouterEvent = AttemptStarted | Retrying | TextDelta | AttemptFailed | Finished
 
 
 class AllModelsFailed(ModelError):
@@ -53,6 +95,7 @@ def estimate_tokens(request: ModelRequest) -> int:
 
 
 def cost_of(model: ModelConfig, usage: Usage) -> float:
+    """The provider's own price when it reports one, else ours from the model's prices."""
     if usage.cost_usd is not None:
         return usage.cost_usd
     if model.free:
@@ -63,44 +106,140 @@ def cost_of(model: ModelConfig, usage: Usage) -> float:
     ) / 1_000_000
 
 
+def _cost_source(model: ModelConfig, usage: Usage) -> str:
+    if usage.cost_usd is not None:
+        return "reported"
+    return "free" if is_free(model) else "priced"
+
+
 class ModelRouter:
-    def __init__(self, config: Config, registry: ProviderRegistry) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: ProviderRegistry,
+        *,
+        ledger: CostLedger | None = None,
+        breakers: BreakerBoard | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        safety: SafetyConfig | None = None,
+    ) -> None:
         self.config = config
         self.registry = registry
+        # The real ledger unless told otherwise; its file appears on the first request.
+        self.ledger = ledger if ledger is not None else CostLedger()
+        self.breakers = breakers if breakers is not None else shared_board()
+        self.retry = RetryPolicy(config.routing.retry, rand)
+        # ``[safety]`` from the config unless given (the section is optional in Config).
+        self.safety = SafetyChecker(safety or getattr(config, "safety", None))
+        self._sleep = sleep
+        self._catalogs: dict[str, dict[str, CatalogEntry]] | None = None
+        self._models: list[ModelConfig] = list(config.models)
+        self._observed: dict[str, Observed] = {}
+        self._observed_at = -_OBSERVED_REFRESH_S
+        self._pending: set[asyncio.Task[None]] = set()
 
-    def plan(self, task_type: str, model_id: str | None = None) -> list[ModelConfig]:
+    # -- catalog and observations ------------------------------------------------------
+
+    @property
+    def models(self) -> list[ModelConfig]:
+        """Configured models, completed from the cached provider catalogs once loaded."""
+        return self._models
+
+    def model(self, model_id: str) -> ModelConfig | None:
+        return next((m for m in self._models if m.id == model_id), None)
+
+    async def prepare(self) -> None:
+        """Load catalog caches (once) and recent observations (every minute), off the loop."""
+        if self._catalogs is None:
+            self._catalogs = await load_all_caches_async(self.config.providers)
+            self._models = enrich(list(self.config.models), self._catalogs)
+        now = time.monotonic()
+        if now - self._observed_at >= _OBSERVED_REFRESH_S:
+            self._observed_at = now
+            try:
+                rows = await self.ledger.rows(since=time.time() - _OBSERVED_WINDOW_S)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("cannot read the cost ledger %s: %s", self.ledger.path, exc)
+                rows = []
+            self._observed = observed_from_rows(rows)
+
+    @property
+    def observed(self) -> dict[str, Observed]:
+        return self._observed
+
+    # -- planning ----------------------------------------------------------------------
+
+    def plan(
+        self,
+        task_type: str,
+        model_id: str | None = None,
+        *,
+        prompt_tokens: int = 0,
+        max_tokens: int | None = None,
+    ) -> list[ModelConfig]:
         """The ordered list of models to try: the chosen one, then its fallbacks."""
         cfg = self.config
-        if not cfg.models:
+        models = self._models
+        if not models:
             raise NoModelConfigured(
                 "no model is configured: add a [providers.NAME] table and a [[models]] entry "
                 "to tta-codegen.toml (see the README), or install the embedded model with "
                 "pip install 'tta-codegen[local]'"
             )
+        max_tokens = max_tokens or cfg.generation.max_tokens
         task = cfg.routing.tasks.get(task_type)  # type: ignore[call-overload]
+        fallbacks = task.fallbacks if task is not None and task.fallbacks is not None else None
+        fallback_ids: list[str] = fallbacks if fallbacks is not None else cfg.routing.fallbacks
+        unavailable = frozenset(
+            m.id for m in models if self.breakers.state(m.id, cfg.routing.breaker) == "open"
+        )
         ids: list[str] = []
         if model_id:
-            if cfg.model(model_id) is None:
-                known = ", ".join(m.id for m in cfg.models)
+            if self.model(model_id) is None:
+                known = ", ".join(m.id for m in models)
                 raise NoModelConfigured(f"unknown model {model_id!r} (configured: {known})")
-            ids.append(model_id)
+            ids = [model_id, *fallback_ids]
         elif task is not None and task.model:
-            ids.append(task.model)
+            ids = [task.model, *fallback_ids]
+        elif task is not None and task.has_requirements:
+            req = Requirements(
+                max_latency_ms=task.max_latency_ms,
+                min_quality_score=task.min_quality_score,
+                max_cost_usd=task.max_cost_usd,
+                prefer_free=task.prefer_free,
+            )
+            ranked = select(
+                models,
+                task_type,
+                req,
+                self._observed,
+                prompt_tokens=prompt_tokens,
+                max_tokens=max_tokens,
+                unavailable=unavailable,
+            )
+            ids = [m.id for m in ranked]  # only models meeting the requirements
         elif cfg.routing.default:
-            ids.append(cfg.routing.default)
+            ids = [cfg.routing.default, *fallback_ids]
         else:
-            suitable = [m.id for m in cfg.models if task_type in m.task_types]
-            ids.append((suitable or [cfg.models[0].id])[0])
-        fallbacks = task.fallbacks if task is not None and task.fallbacks is not None else None
-        ids.extend(fallbacks if fallbacks is not None else cfg.routing.fallbacks)
+            try:
+                ranked = select(
+                    models, task_type, Requirements(), self._observed, unavailable=unavailable
+                )
+                ids = [ranked[0].id]
+            except NoModelConfigured:
+                ids = [models[0].id]
+            ids += fallback_ids
         seen: set[str] = set()
         plan: list[ModelConfig] = []
         for mid in ids:
-            model = cfg.model(mid)
+            model = self.model(mid)
             if model is not None and mid not in seen:
                 seen.add(mid)
                 plan.append(model)
         return plan
+
+    # -- streaming ---------------------------------------------------------------------
 
     async def stream(
         self,
@@ -112,27 +251,97 @@ class ModelRouter:
 
         ``should_stop`` lets the caller end a reply early (the code block closed): the
         provider stream is closed at once and usage is estimated from what arrived.
+        Raises SafetyRefused or BudgetExceeded before anything is sent, AllModelsFailed
+        when every model in the plan failed.
         """
+        await self.prepare()
+        self.safety.check_prompt([m.content for m in request.messages])
+        prompt_tokens = estimate_tokens(request)
+        plan = self.plan(
+            request.task_type, model_id, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens
+        )
         failures: list[AttemptFailed] = []
-        for model in self.plan(request.task_type, model_id):
+        refusals: list[BudgetExceeded] = []
+        bcfg = self.config.routing.breaker
+        for model in plan:
             yield AttemptStarted(model.id)
-            try:
-                provider: Provider = self.registry.get(model.provider)
-            except ModelError as exc:
-                failure = AttemptFailed(model.id, str(exc), False)
+            if not self.breakers.allow(model.id, bcfg):
+                last = self.breakers.get(model.id).last_error or "repeated failures"
+                wait = self.breakers.seconds_until_retry(model.id)
+                failure = AttemptFailed(
+                    model.id,
+                    f"skipped: circuit open after repeated failures (last: {last}); "
+                    f"tried again in {wait:.0f} s",
+                    False,
+                    "circuit_open",
+                )
                 failures.append(failure)
                 yield failure
                 continue
+            try:
+                provider: Provider = self.registry.get(model.provider)
+                req = request
+                if model.max_tokens is not None and model.max_tokens < request.max_tokens:
+                    req = ModelRequest(**{**request.__dict__, "max_tokens": model.max_tokens})
+                estimate = estimate_cost(model, prompt_tokens, req.max_tokens)
+                await check_budget(self.config.budget, self.ledger, model, estimate)
+            except BudgetExceeded as exc:
+                self.breakers.release(model.id)
+                refusals.append(exc)
+                failure = AttemptFailed(model.id, str(exc), False, "budget")
+                failures.append(failure)
+                yield failure
+                continue
+            except ModelError as exc:
+                self.breakers.release(model.id)
+                failure = AttemptFailed(model.id, str(exc), False, "config")
+                failures.append(failure)
+                yield failure
+                continue
+            except (sqlite3.Error, OSError) as exc:
+                # An unreadable ledger must not block work; the budget cannot be checked.
+                log.warning("budget check skipped: cannot read the ledger: %s", exc)
+            # aclosing: a caller that walks away closes the attempt (and its HTTP stream) now.
+            async with aclosing(
+                self._attempt(model, provider, req, request, should_stop)
+            ) as attempt:
+                async for event in attempt:
+                    yield event
+                    if isinstance(event, Finished):
+                        return
+                    if isinstance(event, AttemptFailed):
+                        failures.append(event)
+        if refusals and len(refusals) == len(
+            [f for f in failures if f.kind not in ("circuit_open",)]
+        ):
+            raise refusals[0]
+        raise AllModelsFailed(failures)
+
+    async def _attempt(
+        self,
+        model: ModelConfig,
+        provider: Provider,
+        req: ModelRequest,
+        original: ModelRequest,
+        should_stop: Callable[[], bool] | None,
+    ) -> AsyncGenerator[RouterEvent]:
+        """One model: tries (with retries) until it finishes or gives up."""
+        prompt_tokens = estimate_tokens(original)
+        bcfg = self.config.routing.breaker
+        tries = 0
+        while True:
+            tries += 1
+            started = time.perf_counter()
+            ttft: float | None = None
             usage: Usage | None = None
             streamed = False
             deltas = 0
             try:
-                req = request
-                if model.max_tokens is not None and model.max_tokens < request.max_tokens:
-                    req = ModelRequest(**{**request.__dict__, "max_tokens": model.max_tokens})
                 async with aclosing(provider.stream(model, req)) as items:
                     async for item in items:
                         if isinstance(item, TextDelta):
+                            if ttft is None:
+                                ttft = time.perf_counter() - started
                             streamed = True
                             deltas += 1
                             yield item
@@ -141,15 +350,130 @@ class ModelRouter:
                         else:
                             usage = item
             except ProviderError as exc:
-                failure = AttemptFailed(model.id, str(exc), streamed)
-                failures.append(failure)
-                yield failure
-                continue
+                latency = time.perf_counter() - started
+                cooldown = None
+                if (
+                    exc.retry_after is not None
+                    and exc.retry_after > self.retry.config.max_retry_after_s
+                ):
+                    cooldown = exc.retry_after
+                self.breakers.failure(model.id, bcfg, str(exc), cooldown)
+                spent = usage or Usage(prompt_tokens if streamed else 0, deltas)
+                await self._record(
+                    model, original, spent, latency, ttft, "error", exc.kind, billed=streamed
+                )
+                delay = None if streamed else self.retry.delay(tries, exc)
+                if delay is not None and self.breakers.allow(model.id, bcfg):
+                    yield Retrying(model.id, str(exc), delay, tries)
+                    await self._sleep(delay)
+                    continue
+                message = str(exc) if tries == 1 else f"{exc} (after {tries} tries)"
+                yield AttemptFailed(model.id, message, streamed, exc.kind)
+                return
+            except (GeneratorExit, asyncio.CancelledError):
+                # The caller went away (cancel): note it without awaiting in a dying task.
+                self.breakers.release(model.id)
+                spent = usage or Usage(prompt_tokens, deltas)
+                self._spawn(
+                    self._record(
+                        model,
+                        original,
+                        spent,
+                        time.perf_counter() - started,
+                        ttft,
+                        "cancelled",
+                        None,
+                        billed=streamed,
+                    )
+                )
+                raise
+            latency = time.perf_counter() - started
             if usage is None:
-                usage = Usage(estimate_tokens(request), deltas)
-            yield Finished(model.id, usage, cost_of(model, usage))
+                usage = Usage(prompt_tokens, deltas)
+            self.breakers.success(model.id)
+            cost = await self._record(model, original, usage, latency, ttft, "ok", None)
+            yield Finished(model.id, usage, cost, ttft, latency, tries)
             return
-        raise AllModelsFailed(failures)
+
+    async def _record(
+        self,
+        model: ModelConfig,
+        request: ModelRequest,
+        usage: Usage,
+        latency_s: float,
+        ttft_s: float | None,
+        outcome: str,
+        error_kind: str | None,
+        *,
+        billed: bool = True,
+    ) -> float:
+        """Write one ledger row; returns the cost recorded. Never raises."""
+        cost = cost_of(model, usage) if billed else 0.0
+        row = LedgerRow(
+            ts=time.time(),
+            model=model.id,
+            provider=model.provider,
+            task_type=request.task_type,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=cost,
+            cost_source=_cost_source(model, usage),
+            latency_s=latency_s,
+            ttft_s=ttft_s,
+            outcome=outcome,
+            error_kind=error_kind,
+        )
+        try:
+            await self.ledger.record(row)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("cannot write the cost ledger %s: %s", self.ledger.path, exc)
+        return cost
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Wait for ledger writes still in flight (after a cancel)."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def health(self, model_id: str) -> dict[str, Any]:
+        """What ``tta.listModels`` shows: the breaker's state plus recent history."""
+        bcfg = self.config.routing.breaker
+        state = self.breakers.state(model_id, bcfg)
+        b = self.breakers.get(model_id)
+        obs = self._observed.get(model_id)
+        if state == "open":
+            health = "down"
+        elif state == "half_open":
+            health = "recovering"
+        elif b.consecutive_failures:
+            health = "degraded"
+        elif b.total_successes:
+            health = "ok"
+        elif obs is not None and obs.requests:
+            health = "degraded" if obs.failure_rate > 0.5 else "ok"
+        else:
+            health = "unknown"
+        out: dict[str, Any] = {
+            "health": health,
+            "circuit": state,
+            "consecutive_failures": b.consecutive_failures,
+        }
+        if b.last_error and state != "closed":
+            out["last_error"] = b.last_error
+        if state == "open":
+            out["retry_in_s"] = round(self.breakers.seconds_until_retry(model_id), 1)
+        return out
+
+    def check_output(self, code: str) -> list[Finding]:
+        """Safety warnings for generated code ([] when ``[safety]`` is off)."""
+        return self.safety.check_output(code)
 
     async def aclose(self) -> None:
+        await self.flush()
         await self.registry.aclose()

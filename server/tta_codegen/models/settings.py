@@ -1,4 +1,4 @@
-"""Settings of the model layer: providers, models, routing, budgets.
+"""Settings of the model layer: providers, models, routing, retries, breaker, budgets, safety.
 
 Validated at the edge (config files, editor settings); the rest of the layer reads
 these typed objects and never parses config itself.
@@ -56,20 +56,73 @@ class ModelConfig(_Strict):
     quality: float | dict[str, float] | None = None
     task_types: list[TaskType] = Field(default_factory=lambda: _all_task_types())
     max_tokens: int | None = Field(default=None, gt=0)
+    # Declared typical time for a whole reply; observed latency replaces it once measured.
+    latency_ms: float | None = Field(default=None, gt=0)
+
+    def quality_for(self, task_type: str) -> float | None:
+        """Declared quality (0-10) for a task type; a plain number applies to every task."""
+        if isinstance(self.quality, dict):
+            value = self.quality.get(task_type, self.quality.get("default"))
+            return float(value) if value is not None else None
+        return float(self.quality) if self.quality is not None else None
 
 
 class TaskRouting(_Strict):
     model: str | None = None
     fallbacks: list[str] | None = None
+    # Hard requirements for automatic selection (used when no model is named for the task).
+    max_latency_ms: float | None = Field(default=None, gt=0)
+    min_quality_score: float | None = Field(default=None, ge=0, le=10)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    # Soft preference: free models rank first among those meeting the requirements.
+    prefer_free: bool = False
+
+    @property
+    def has_requirements(self) -> bool:
+        return (
+            self.max_latency_ms is not None
+            or self.min_quality_score is not None
+            or self.max_cost_usd is not None
+            or self.prefer_free
+        )
+
+
+class RetryConfig(_Strict):
+    """Retries on the same model, before falling back to the next one."""
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    base_delay_s: float = Field(default=0.5, ge=0, le=60)
+    max_delay_s: float = Field(default=8.0, ge=0, le=600)
+    # A Retry-After longer than this is not waited for: the next model is tried instead
+    # and this one cools down for the time the provider asked for.
+    max_retry_after_s: float = Field(default=20.0, ge=0, le=3600)
+
+
+class BreakerConfig(_Strict):
+    """Per-model circuit breaker: skip a model that keeps failing, probe it later."""
+
+    enabled: bool = True
+    failure_threshold: int = Field(default=5, ge=1, le=1000)  # consecutive failures
+    recovery_timeout_s: float = Field(default=30.0, gt=0, le=86_400)
 
 
 class RoutingConfig(_Strict):
     default: str | None = None
     fallbacks: list[str] = Field(default_factory=list)
     tasks: dict[TaskType, TaskRouting] = Field(default_factory=dict)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
 
 class BudgetConfig(_Strict):
     daily_usd: float | None = Field(default=None, ge=0)
     monthly_usd: float | None = Field(default=None, ge=0)
     per_request_usd: float | None = Field(default=None, ge=0)
+
+
+class SafetyConfig(_Strict):
+    """``[safety]``: checks on what is sent (secrets) and what comes back (dangerous code)."""
+
+    enabled: bool = False
+    # Names of checks to skip (see ``tta_codegen.models.safety``), e.g. ["shell_true"].
+    disabled_checks: list[str] = Field(default_factory=list)

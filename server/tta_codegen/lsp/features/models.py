@@ -1,4 +1,4 @@
-"""``tta.listModels``: the configured models with price and health."""
+"""``tta.listModels``: the configured models with price and health (from the breakers)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,26 @@ from typing import Any
 
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.models.errors import ModelError
+from tta_codegen.models.listing import describe_model
 
 
 @server.command("tta.listModels")
 async def cmd_list_models(ls: TtaLanguageServer, *args: Any) -> list[dict[str, Any]]:
     if args:
         parse_params(EmptyParams, args, "tta.listModels")
-    config = ls.loaded.config
+    router = ls.engine.router
+    await router.prepare()  # catalog prices and observed history, read off the loop
     plan_ids: list[str] = []
-    with contextlib.suppress(Exception):
-        plan_ids = [m.id for m in ls.engine.router.plan("code_generation")]
+    with contextlib.suppress(ModelError):
+        plan_ids = [m.id for m in router.plan("code_generation")]
+    providers = ls.loaded.config.providers
     return [
-        {
-            "id": m.id,
-            "name": m.name or m.id,
-            "provider": m.provider,
-            "provider_kind": config.providers[m.provider].kind
-            if m.provider in config.providers
-            else None,
-            "input_cost_per_mtok": m.input_cost_per_mtok,
-            "output_cost_per_mtok": m.output_cost_per_mtok,
-            "free": m.free,
-            "context_window": m.context_window,
-            "task_types": m.task_types,
-            "default": bool(plan_ids) and plan_ids[0] == m.id,
-            "health": "unknown",
-        }
-        for m in config.models
+        describe_model(
+            m,
+            providers,
+            default=bool(plan_ids) and plan_ids[0] == m.id,
+            health=router.health(m.id),
+        )
+        for m in router.models
     ]

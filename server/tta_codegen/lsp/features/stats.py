@@ -1,0 +1,21 @@
+"""``tta.stats``: per-model requests, failures, latency, speed and cost, from the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tta_codegen.lsp.params import EmptyParams
+from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.models.stats import summary
+
+
+@server.command("tta.stats")
+async def cmd_stats(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
+    if args:
+        parse_params(EmptyParams, args, "tta.stats")
+    router = ls.engine.router
+    await router.flush()  # rows of just-cancelled requests
+    rows = await router.ledger.rows()
+    answer = summary(rows, budget=ls.loaded.config.budget)
+    answer["ledger"] = str(router.ledger.path)
+    return answer

@@ -1,0 +1,353 @@
+"""The template library: every template found in the prompt folders, validated, by id.
+
+It owns discovery (which file wins for an id), validation (header, Jinja syntax, the
+variables a template uses), reloading (a cheap mtime/size scan on use, so editing a
+template takes effect on the next request without a restart) and the checks on the
+variables a user passes. A broken template becomes a :class:`TemplateProblem` naming
+file, line and reason and is skipped: the rest of the library keeps working.
+
+Rendering is synchronous and touches the disk; async callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+
+from tta_codegen.prompts.loader import LibraryLoader, PromptError, make_environment, render
+from tta_codegen.prompts.meta import (
+    BUILTIN_VARIABLES,
+    ParsedHeader,
+    PromptMeta,
+    TemplateProblem,
+    parse_header,
+    validate_meta,
+)
+from tta_codegen.prompts.roots import Origin, PromptRoot
+
+SUFFIX = ".j2"
+_Signature = tuple[tuple[int, str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    meta: PromptMeta
+    path: Path
+    origin: Origin
+    shadows: tuple[str, ...] = ()  # files with the same id it overrides
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    def listing(self) -> dict[str, Any]:
+        """The ``tta.listPrompts`` entry: the contract's fields first, then extras."""
+        variables: list[dict[str, Any]] = []
+        for name, spec in self.meta.variables.items():
+            entry: dict[str, Any] = {"name": name, "required": spec.required}
+            if not spec.required:
+                entry["default"] = spec.default
+            if spec.description:
+                entry["description"] = spec.description
+            if spec.example is not None:
+                entry["example"] = spec.example
+            variables.append(entry)
+        return {
+            "id": self.meta.id,
+            "title": self.meta.title,
+            "category": self.meta.category,
+            "description": self.meta.description,
+            "variables": variables,
+            "task_type": self.meta.task_type,
+            "applies_to": self.meta.applies_to,
+            "source": self.origin,
+            "path": str(self.path),
+        }
+
+
+@dataclass
+class _State:
+    signature: _Signature = ()
+    templates: dict[str, PromptTemplate] = field(default_factory=dict)
+    problems: list[TemplateProblem] = field(default_factory=list)
+    env: jinja2.Environment | None = None
+    checked_at: float = float("-inf")
+
+    def env_or_fail(self) -> jinja2.Environment:
+        assert self.env is not None, "refresh() runs before any render"
+        return self.env
+
+
+class PromptLibrary:
+    """All templates of one set of folders; safe to share between threads."""
+
+    def __init__(self, roots: Sequence[PromptRoot]) -> None:
+        self.roots = tuple(roots)
+        self._lock = threading.Lock()
+        self._state = _State()
+        self.loads = 0  # how many times the folders were (re)read; tests check reloads
+
+    # -- loading ---------------------------------------------------------------------
+
+    def refresh(self, max_age: float = 0.0) -> None:
+        """Reread the folders if a file changed; skip the scan if one ran < ``max_age`` s ago."""
+        with self._lock:
+            now = time.monotonic()
+            if self._state.env is not None and now - self._state.checked_at < max_age:
+                return
+            signature = self._scan()
+            if self._state.env is None or signature != self._state.signature:
+                self._state = self._load(signature)
+                self.loads += 1
+            self._state.checked_at = now
+
+    def stale(self, max_age: float) -> bool:
+        """True when the folders were not checked in the last ``max_age`` seconds."""
+        return time.monotonic() - self._state.checked_at >= max_age
+
+    def _scan(self) -> _Signature:
+        entries: list[tuple[int, str, int, int]] = []
+        for index, root in enumerate(self.roots):
+            for path in _j2_files(root.path):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                entries.append((index, str(path), st.st_mtime_ns, st.st_size))
+        return tuple(entries)
+
+    def _load(self, signature: _Signature) -> _State:
+        problems: list[TemplateProblem] = []
+        env = make_environment([r.path for r in self.roots])
+        allowed = set(BUILTIN_VARIABLES) | set(env.globals)
+        candidates: dict[str, list[PromptTemplate]] = {}
+        for index, root in enumerate(self.roots):
+            if root.must_exist and not root.path.is_dir():
+                problems.append(TemplateProblem(str(root.path), 0, "prompt folder does not exist"))
+                continue
+            seen: dict[str, Path] = {}
+            for _, file, _, _ in (e for e in signature if e[0] == index):
+                path = Path(file)
+                if not _is_template(root.path, path):
+                    continue
+                loaded = _load_template(env, root, path, allowed)
+                if isinstance(loaded, TemplateProblem):
+                    problems.append(loaded)
+                    continue
+                if loaded.id in seen:
+                    problems.append(
+                        TemplateProblem(
+                            str(path), 1, f"duplicate id {loaded.id!r} (also in {seen[loaded.id]})"
+                        )
+                    )
+                    continue
+                seen[loaded.id] = path
+                candidates.setdefault(loaded.id, []).append(loaded)
+        templates: dict[str, PromptTemplate] = {}
+        for template_id, found in candidates.items():
+            winner, *shadowed = found  # roots are in precedence order
+            templates[template_id] = PromptTemplate(
+                winner.meta, winner.path, winner.origin, tuple(str(t.path) for t in shadowed)
+            )
+        loader = env.loader
+        assert isinstance(loader, LibraryLoader)
+        loader.by_id = {i: t.path for i, t in templates.items()}
+        return _State(signature, dict(sorted(templates.items())), problems, env)
+
+    def _current(self) -> _State:
+        if self._state.env is None:
+            self.refresh()
+        return self._state
+
+    # -- queries -----------------------------------------------------------------------
+
+    @property
+    def problems(self) -> list[TemplateProblem]:
+        return list(self._current().problems)
+
+    def templates(self) -> list[PromptTemplate]:
+        """Every usable template, by category then id."""
+        return sorted(self._current().templates.values(), key=lambda t: (t.meta.category, t.id))
+
+    def find(self, template_id: str) -> PromptTemplate | None:
+        return self._current().templates.get(template_id)
+
+    def get(self, template_id: str) -> PromptTemplate:
+        state = self._current()
+        found = state.templates.get(template_id)
+        if found is not None:
+            return found
+        broken = [p for p in state.problems if Path(p.file).stem == template_id]
+        if broken:
+            raise PromptError(f"template {template_id!r} is broken: {broken[0]}")
+        raise PromptError(f"unknown template {template_id!r} (see tta.listPrompts)")
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def resolve_variables(
+        self, template: PromptTemplate, given: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The user's values checked against the template's declarations, defaults filled."""
+        declared = template.meta.variables
+        for name in given:
+            if name in BUILTIN_VARIABLES:
+                raise PromptError(
+                    f"template {template.id!r}: variable {name!r} is filled from the request; "
+                    "do not pass it in variables"
+                )
+            if name not in declared:
+                known = ", ".join(declared) or "none"
+                raise PromptError(
+                    f"template {template.id!r} has no variable {name!r} (its variables: {known})"
+                )
+        missing = [n for n, s in declared.items() if s.required and _blank(given.get(n))]
+        if missing:
+            detail = ", ".join(
+                f"{n!r} ({declared[n].description})" if declared[n].description else repr(n)
+                for n in missing
+            )
+            plural = "s" if len(missing) > 1 else ""
+            raise PromptError(f"template {template.id!r} needs variable{plural} {detail}")
+        values: dict[str, Any] = {}
+        for name, spec in declared.items():
+            value = given.get(name)
+            values[name] = (
+                spec.default if value is None else _coerce(template.id, name, value, spec.default)
+            )
+        return values
+
+    def render_template(
+        self, template_id: str, variables: Mapping[str, Any], builtins: Mapping[str, Any]
+    ) -> str:
+        template = self.get(template_id)
+        values = {**builtins, **self.resolve_variables(template, variables)}
+        return render(self._current().env_or_fail(), f"@{template_id}", values)
+
+    def render_file(self, name: str, variables: Mapping[str, Any]) -> str:
+        """A shared file by path (``_base/system.j2``), from the highest-precedence folder."""
+        return render(self._current().env_or_fail(), name, variables)
+
+
+def _j2_files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder) / f for f in sorted(files) if f.endswith(SUFFIX))
+    return found
+
+
+def _is_template(root: Path, path: Path) -> bool:
+    """Files under ``_``-prefixed folders (``_base``) or named ``_*`` are shared blocks."""
+    return not any(part.startswith("_") for part in path.relative_to(root).parts)
+
+
+def _load_template(
+    env: jinja2.Environment, root: PromptRoot, path: Path, allowed: set[str]
+) -> PromptTemplate | TemplateProblem:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return TemplateProblem(str(path), 1, f"cannot be read: {exc}")
+    header = parse_header(source, str(path))
+    if isinstance(header, TemplateProblem):
+        return header
+    rel = path.relative_to(root.path)
+    meta = validate_meta(header, path, rel.parts[0] if len(rel.parts) > 1 else "custom")
+    if isinstance(meta, TemplateProblem):
+        return meta
+    problem = _check_source(env, source, path, header, meta, allowed)
+    if problem is not None:
+        return problem
+    return PromptTemplate(meta, path, root.origin)
+
+
+def _check_source(
+    env: jinja2.Environment,
+    source: str,
+    path: Path,
+    header: ParsedHeader,
+    meta: PromptMeta,
+    allowed: set[str],
+) -> TemplateProblem | None:
+    try:
+        ast = env.parse(source, path.name, str(path))
+    except jinja2.TemplateSyntaxError as exc:
+        return TemplateProblem(str(path), exc.lineno, f"template syntax error: {exc.message}")
+    for ref in jinja2.meta.find_referenced_templates(ast):
+        if ref is None:
+            continue  # a computed name: checked when it renders
+        try:
+            env.get_template(ref)
+        except jinja2.TemplateNotFound:
+            return TemplateProblem(str(path), _line_of(source, ref), f"{ref!r} not found")
+        except jinja2.TemplateSyntaxError as exc:
+            return TemplateProblem(
+                exc.filename or ref, exc.lineno, f"template syntax error: {exc.message}"
+            )
+    unknown = sorted(jinja2.meta.find_undeclared_variables(ast) - allowed - set(meta.variables))
+    if unknown:
+        return TemplateProblem(
+            str(path),
+            _line_of(source, unknown[0]),
+            f"uses undeclared variable {unknown[0]!r}: declare it under [variables.{unknown[0]}] "
+            f"in the header (built-in variables: {', '.join(BUILTIN_VARIABLES)})",
+        )
+    del header
+    return None
+
+
+def _line_of(source: str, needle: str) -> int:
+    index = source.find(needle, source.find("#}") if "#}" in source else 0)
+    return source.count("\n", 0, index) + 1 if index >= 0 else 1
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _coerce(template_id: str, name: str, value: Any, default: Any) -> Any:
+    """Values typed as text (CLI ``--var n=3``, an input box) take the default's type."""
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            lowered = value.strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off"):
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError:
+        kind = type(default).__name__
+        raise PromptError(
+            f"template {template_id!r}: variable {name!r} must be a {kind}, got {value!r}"
+        ) from None
+    return value
+
+
+# One library per set of folders, shared by every engine (config reloads make new ones).
+_libraries: dict[tuple[PromptRoot, ...], PromptLibrary] = {}
+_libraries_lock = threading.Lock()
+
+
+def library_for(roots: Sequence[PromptRoot]) -> PromptLibrary:
+    key = tuple(roots)
+    with _libraries_lock:
+        library = _libraries.get(key)
+        if library is None:
+            library = _libraries[key] = PromptLibrary(key)
+        return library

@@ -1,0 +1,220 @@
+"""The prompt library over LSP: tta.listPrompts, code actions, tta.generate with a template."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol.json_rpc import JsonRPCResponseMessage
+
+from tests.fakes.provider import FakeProvider, Reply
+from tests.lsp.conftest import StartEditor
+from tests.lsp.harness import Editor, provider_settings
+
+TEAM_TEMPLATE = """{#---
+title = "Team service"
+category = "team"
+description = "A service class in our house style."
+
+[variables.service]
+required = true
+description = "service name"
+
+[variables.port]
+default = 8080
+---#}
+{% extends "_base/task.j2" %}
+{% block task %}Write the {{ service }} service listening on {{ port }}.{% endblock %}
+"""
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+async def test_list_prompts_has_contract_shape_and_overrides(
+    make_editor: StartEditor, fake: FakeProvider
+) -> None:
+    editor = await make_editor(provider_settings(fake.base_url))
+    ws, home = editor.root, editor.root.parent / ".config" / "tta-codegen" / "prompts"
+    prompts = await editor.execute("tta.listPrompts", {})
+    assert len(prompts) >= 20
+    by_id = {p["id"]: p for p in prompts}
+    breaker = by_id["circuit-breaker"]
+    assert {"id", "title", "category", "description", "variables"} <= set(breaker)
+    assert breaker["title"].startswith("Circuit breaker") and breaker["category"] == "agents"
+    variables = {v["name"]: v for v in breaker["variables"]}
+    assert variables["name"]["required"] is True and "default" not in variables["name"]
+    assert variables["failure_threshold"]["required"] is False
+    assert variables["failure_threshold"]["default"] == 5
+    assert by_id["circuit-breaker"]["source"] == "builtin"
+
+    # Templates added while the server runs show up on the next call; workspace beats user.
+    write(ws / ".tta-codegen" / "prompts" / "team" / "team-service.j2", TEAM_TEMPLATE)
+    write(home / "team-service.j2", TEAM_TEMPLATE.replace("Team service", "Mine"))
+    write(home / "personal.j2", TEAM_TEMPLATE.replace("Team service", "Personal"))
+    by_id = {p["id"]: p for p in await editor.execute("tta.listPrompts", {})}
+    assert by_id["team-service"]["title"] == "Team service"
+    assert by_id["team-service"]["source"] == "workspace"
+    assert by_id["personal"]["source"] == "user"
+    assert by_id["team-service"]["variables"] == [
+        {"name": "service", "required": True, "description": "service name"},
+        {"name": "port", "required": False, "default": 8080},
+    ]
+
+
+async def test_broken_template_is_reported_and_skipped(
+    make_editor: StartEditor, fake: FakeProvider
+) -> None:
+    editor = await make_editor(provider_settings(fake.base_url))
+    write(editor.root / ".tta-codegen" / "prompts" / "good.j2", TEAM_TEMPLATE)
+    broken = editor.root / ".tta-codegen" / "prompts" / "broken.j2"
+    write(broken, TEAM_TEMPLATE.replace("{% endblock %}", "{% endblok %}"))
+    shown = asyncio.ensure_future(editor.client.wait_for_notification(types.WINDOW_SHOW_MESSAGE))
+    ids = {p["id"] for p in await editor.execute("tta.listPrompts", {})}
+    assert "good" in ids and "broken" not in ids and "refine" in ids
+    message = await asyncio.wait_for(shown, 10)
+    assert message.type == types.MessageType.Warning
+    assert f"{broken}:14:" in message.message and "endblok" in message.message
+
+
+async def _code_actions(
+    editor: Editor, uri: str, rng: dict[str, Any], diagnostics: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """The server's answer as raw JSON.
+
+    lsprotocol decodes ``CodeAction | Command`` ambiguously in the client (an action with
+    a ``command`` can come back as a Command), so the answer is kept undecoded.
+    """
+    protocol = editor.client.protocol
+    msg_id = f"ca-{uuid.uuid4()}"
+    answer = protocol.send_request(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(**rng["start"]), end=types.Position(**rng["end"])
+            ),
+            context=types.CodeActionContext(diagnostics=diagnostics or []),
+        ),
+        msg_id=msg_id,
+    )
+    # send_request registers the result type synchronously; the reply cannot arrive before
+    # this line, so the answer is structured as a plain response (raw JSON result).
+    protocol._result_types[msg_id] = JsonRPCResponseMessage
+    result = await asyncio.wrap_future(answer)
+    assert result is None or isinstance(result, list), result
+    return [a for a in result or [] if a.get("command", {}).get("command") == "tta.refine"]
+
+
+async def test_code_actions_offer_selection_templates(editor: Editor) -> None:
+    uri = editor.open("svc.py", "def f(x):\n    return x\n")
+    rng = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+    actions = await _code_actions(editor, uri, rng)
+    by_template = {a["command"]["arguments"][0]["template"]: a for a in actions}
+    assert set(by_template) >= {
+        "refine",
+        "add-docstrings-type-hints",
+        "add-error-handling-logging",
+        "fix-diagnostic",
+        "explain-as-comments",
+    }
+    assert "circuit-breaker" not in by_template and "unit-tests" not in by_template
+    docs = by_template["add-docstrings-type-hints"]
+    assert docs["kind"] == "refactor.rewrite"
+    assert docs["title"].startswith("Add docstrings and type hints")
+    assert docs["command"]["arguments"] == [
+        {
+            "textDocument": {"uri": uri},
+            "range": rng,
+            "instruction": "Add docstrings and type hints",
+            "template": "add-docstrings-type-hints",
+        }
+    ]
+    # No selection, no rewrite actions.
+    empty = {"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 2}}
+    assert await _code_actions(editor, uri, empty) == []
+
+
+async def test_fix_action_carries_the_diagnostics(editor: Editor) -> None:
+    uri = editor.open("svc.py", "def f(x):\n    return y\n")
+    rng = {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 12}}
+    diag = types.Diagnostic(
+        range=types.Range(types.Position(1, 11), types.Position(1, 12)),
+        message="Undefined name `y`",
+        source="ruff",
+    )
+    actions = await _code_actions(editor, uri, rng, [diag])
+    (fix,) = [a for a in actions if a["command"]["arguments"][0]["template"] == "fix-diagnostic"]
+    argument = fix["command"]["arguments"][0]
+    assert "ruff: Undefined name `y` (line 2)" in argument["instruction"]
+    assert argument["variables"] == {"diagnostic": "- ruff: Undefined name `y` (line 2)"}
+    assert "Undefined name" in fix["title"]
+    assert fix["diagnostics"][0]["message"] == "Undefined name `y`"
+
+
+async def test_generate_with_template_sends_the_rendered_template(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    write(editor.root / ".tta-codegen" / "prompts" / "team" / "team-service.j2", TEAM_TEMPLATE)
+    fake.add(Reply.text("```python\nclass Billing:\n    port = 9000\n```\n", size=5))
+    uri = editor.open("billing.py", "import os\n\n")
+    answer = await editor.execute(
+        "tta.generate",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 2, "character": 0},
+            "template": "team-service",
+            "variables": {"service": "billing", "port": 9000},
+        },
+    )
+    assert answer["status"] == "completed", answer
+    assert editor.text(uri) == "import os\n\nclass Billing:\n    port = 9000\n"
+    sent = fake.requests[0].all_text
+    assert "Write the billing service listening on 9000." in sent
+    assert "import os\n\n<CURSOR>" in sent
+    assert "Requirements:" in sent  # the shared block from the built-in _base
+
+
+async def test_generate_with_builtin_template_and_default_variables(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    fake.add(Reply.text("```python\nclass CircuitBreaker:\n    pass\n```\n"))
+    uri = editor.open("breaker.py", "")
+    answer = await editor.execute(
+        "tta.generate",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 0, "character": 0},
+            "template": "circuit-breaker",
+            "variables": {"name": "payments_api", "failure_threshold": 3},
+        },
+    )
+    assert answer["status"] == "completed", answer
+    assert editor.text(uri) == "class CircuitBreaker:\n    pass\n"
+    sent = fake.requests[0].all_text
+    assert "protecting `payments_api`" in sent and "failure_threshold=3," in sent
+    assert "recovery_timeout_s=30" in sent  # declared default
+
+
+async def test_generate_template_errors_are_failed_answers(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    uri = editor.open("x.py", "")
+    position = {"line": 0, "character": 0}
+    unknown = await editor.execute(
+        "tta.generate", {"textDocument": {"uri": uri}, "position": position, "template": "nope"}
+    )
+    assert unknown["status"] == "failed"
+    assert unknown["error"] == "unknown template 'nope' (see tta.listPrompts)"
+    missing = await editor.execute(
+        "tta.generate",
+        {"textDocument": {"uri": uri}, "position": position, "template": "circuit-breaker"},
+    )
+    assert missing["status"] == "failed" and "'name'" in missing["error"]
+    assert fake.requests == []
+    assert editor.text(uri) == ""
