@@ -9,13 +9,18 @@ clients turn those into applyEdits, progress and answers. Cancellation arrives a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor
+from tta_codegen.gates.runner import run_gates
+from tta_codegen.gates.types import GateInput, GateResult, failure_summary
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
 from tta_codegen.models.errors import ModelError
 from tta_codegen.models.router import (
@@ -27,6 +32,7 @@ from tta_codegen.models.router import (
 )
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
+from tta_codegen.reindent import Reindenter, common_indent
 from tta_codegen.request import GenerationRequest, language_for
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
@@ -53,6 +59,7 @@ class GenerationResult:
     error: str | None = None
     ttft_s: float | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    gate_results: list[GateResult] = field(default_factory=list)
     total_s: float = 0.0
 
     def to_answer(self) -> dict[str, Any]:
@@ -91,6 +98,28 @@ class CodeSink(Protocol):
     def progress(self, model: str, tokens: int) -> None: ...
 
 
+class BufferSink:
+    """A sink that only collects: for results applied in one edit (or printed) at the end."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.on_progress: Callable[[str, int], None] | None = None
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    async def reset(self) -> None:
+        self.parts.clear()
+
+    def progress(self, model: str, tokens: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(model, tokens)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 class GenerationFailed(Exception):
     """Raised inside the engine for a reply that streamed but produced no usable code."""
 
@@ -122,21 +151,79 @@ class Engine:
         return await asyncio.to_thread(self.prompts.build, request, context)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
+        """Generate, check against the gates, and refine until they pass (or the limit).
+
+        The sink always shows the latest attempt: before a refinement it is reset, and if
+        a refinement fails outright the last good attempt is written back.
+        """
         started = time.perf_counter()
-        result = GenerationResult(status="failed", iterations=1)
+        result = GenerationResult(status="failed", iterations=0)
         try:
-            messages = await self.build_messages(request)
-        except PromptError as exc:
-            result.error = str(exc)
+            try:
+                messages = await self.build_messages(request)
+                task_type = await asyncio.to_thread(self.prompts.task_type, request)
+            except PromptError as exc:
+                result.error = str(exc)
+                return result
+            refine = self.config.refine.enabled if request.refine is None else request.refine
+            limit = self.config.refine.max_iterations if refine else 1
+            conversation = list(messages)
+            best: str | None = None
+            for iteration in range(1, limit + 1):
+                result.iterations = iteration
+                code = await self._stream_once(
+                    request, conversation, task_type, sink, result, started
+                )
+                if code is None:
+                    if best is not None:
+                        # A refinement failed: keep showing the last complete attempt.
+                        await sink.reset()
+                        sink.write(best)
+                        result.status, result.text = "completed", best
+                    return result
+                best = result.text = code
+                result.status, result.error = "completed", None
+                gate_results = await self.check(request, code)
+                result.gate_results = gate_results
+                result.gates = [g.to_answer() for g in gate_results]
+                failed = failure_summary(gate_results)
+                if not failed or iteration == limit:
+                    break
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", f"```{request.language}\n{code}```"),
+                    ChatMessage("user", refinement_prompt(failed)),
+                ]
+                await sink.reset()
+            result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
             return result
+        finally:
+            result.total_s = time.perf_counter() - started
+
+    async def check(self, request: GenerationRequest, code: str) -> list[GateResult]:
+        """Run the configured gates on the document as it would be with ``code`` in place."""
+        if not self.config.gates.enabled:
+            return []
+        return await run_gates(gate_input(request, code), self.config.gates)
+
+    async def _stream_once(
+        self,
+        request: GenerationRequest,
+        messages: list[ChatMessage],
+        task_type: str,
+        sink: CodeSink,
+        result: GenerationResult,
+        started: float,
+    ) -> str | None:
+        """One model reply (with the router's fallbacks) streamed into the sink."""
         gen = self.config.generation
         model_request = ModelRequest(
             messages=messages,
             max_tokens=gen.max_tokens,
             temperature=gen.temperature,
-            task_type=await asyncio.to_thread(self.prompts.task_type, request),
+            task_type=task_type,
         )
-        state = _AttemptState(gen.max_output_chars)
+        state = _AttemptState(gen.max_output_chars, request)
         try:
             async for event in self.router.stream(
                 model_request, request.model, should_stop=state.should_stop
@@ -160,39 +247,69 @@ class Engine:
                     if tail:
                         sink.write(tail)
                     result.attempts.append(Attempt(event.model, state.failure))
+                    result.model = event.model
+                    result.usage = _add_usage(result.usage, event.usage)
+                    result.cost_usd += event.cost_usd
                     if state.failure:
                         # The model answered, but with nothing usable: same as a failure.
                         if state.written:
                             await sink.reset()
                         result.error = state.failure
-                        result.model = event.model
-                        result.usage, result.cost_usd = event.usage, event.cost_usd
-                        return result
-                    result.status = "completed"
-                    result.text = state.text()
-                    result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
-                    result.model = event.model
-                    result.usage, result.cost_usd = event.usage, event.cost_usd
+                        return None
+                    return state.text()
         except AllModelsFailed as exc:
             result.error = str(exc)
         except ModelError as exc:
             result.error = str(exc)
-        finally:
-            result.total_s = time.perf_counter() - started
-        return result
+        return None
+
+
+def refinement_prompt(failures: str) -> str:
+    return (
+        "The code you wrote does not pass the project's quality gates:\n\n"
+        f"{failures}\n\n"
+        "Fix every problem listed. Reply with the complete corrected code in one fenced code "
+        "block, and nothing else."
+    )
+
+
+def gate_input(request: GenerationRequest, code: str) -> GateInput:
+    text = request.text[: request.start] + code + request.text[request.end :]
+    first = request.text.count("\n", 0, request.start)
+    last = first + code.count("\n") + (0 if code.endswith("\n") else 1)
+    root = Path(request.workspace_root) if request.workspace_root else None
+    path = request.path
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            path = str(Path(request.path).relative_to(root))
+    return GateInput(
+        path=path,
+        text=text,
+        language=request.language,
+        workspace_root=root,
+        region=(first, max(last, first + 1)),
+        extra_files=dict(request.gate_files),
+        test_targets=list(request.test_targets),
+    )
+
+
+def _add_usage(a: Usage, b: Usage) -> Usage:
+    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
 
 
 class _AttemptState:
     """What one model attempt produced so far."""
 
-    def __init__(self, max_chars: int) -> None:
+    def __init__(self, max_chars: int, request: GenerationRequest | None = None) -> None:
         self.max_chars = max_chars
         self.model = ""
+        self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
         self.start("")
 
     def start(self, model: str) -> None:
         self.model = model
         self.extractor = CodeExtractor()
+        self.indenter = Reindenter(self.target_indent, first_line_prefixed=self.first_prefixed)
         self.parts: list[str] = []
         self.chars = 0
         self.tokens = 0
@@ -208,6 +325,8 @@ class _AttemptState:
     def feed(self, text: str) -> str:
         self.tokens += 1
         code = self.extractor.feed(text)
+        if self.reindent and code:
+            code = self.indenter.feed(code)
         return self._take(code)
 
     def _take(self, code: str) -> str:
@@ -224,7 +343,10 @@ class _AttemptState:
         return code
 
     def finish(self) -> str:
-        tail = self._take(self.extractor.finish())
+        code = self.extractor.finish()
+        if self.reindent:
+            code = self.indenter.feed(code) + self.indenter.finish()
+        tail = self._take(code)
         if self.failure is None and not self.extractor.saw_code:
             self.failure = (
                 "the model answered with prose and no code"
@@ -235,3 +357,17 @@ class _AttemptState:
 
     def text(self) -> str:
         return "".join(self.parts)
+
+
+def _indent_plan(request: GenerationRequest | None) -> tuple[str, bool, bool]:
+    """(target indent, first line already indented, whether to reindent at all)."""
+    if request is None:
+        return "", False, False
+    if request.kind == "refine":
+        return common_indent(request.text[request.start : request.end]), False, True
+    line_start = request.text.rfind("\n", 0, request.start) + 1
+    prefix = request.text[line_start : request.start]
+    if prefix and not prefix.strip():
+        # The cursor sits in indentation: code goes at that depth, first line after it.
+        return prefix, True, True
+    return "", False, False

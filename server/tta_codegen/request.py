@@ -21,6 +21,11 @@ class GenerationRequest:
     model: str | None = None
     template: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    refine: bool | None = None  # None: the config's [refine] enabled
+    workspace_root: str | None = None
+    # For the gates: more files to place beside the candidate, and tests to run.
+    gate_files: dict[str, str] = field(default_factory=dict)
+    test_targets: list[str] = field(default_factory=list)
 
     @property
     def task_type(self) -> str:

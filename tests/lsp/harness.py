@@ -15,8 +15,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
+from pygls.protocol import JsonRPCResponseMessage
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -46,6 +48,7 @@ class Editor:
     # Called after an edit is applied but before didChange is sent (to simulate typing).
     on_edit: Any = None
     encoding: str = "utf-16"
+    created: list[str] = field(default_factory=list)
 
     def uri(self, name: str) -> str:
         return (self.root / name).as_uri()
@@ -97,14 +100,40 @@ class Editor:
         loop = asyncio.get_running_loop()
         edit = params.edit
         for dc in edit.document_changes or []:
+            if isinstance(dc, types.CreateFile):
+                path = Path(unquote(urlparse(dc.uri).path))
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text("", encoding="utf-8")
+                self.created.append(dc.uri)
+                continue
             if not isinstance(dc, types.TextDocumentEdit):
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="unsupported")
             uri = dc.text_document.uri
             doc = self.docs.get(uri)
-            ok = doc is not None and not self.reject_all
-            if ok and self.strict_versions and dc.text_document.version is not None:
-                ok = dc.text_document.version == doc.version  # type: ignore[union-attr]
             edits = [e for e in dc.edits if isinstance(e, types.TextEdit)]
+            if doc is None:
+                # Not open: the editor edits the file on disk (as VS Code does, in the background).
+                path = Path(unquote(urlparse(uri).path))
+                disk = TextDocument(
+                    uri,
+                    path.read_text(encoding="utf-8"),
+                    position_codec=PositionCodec(encoding=self.encoding),
+                )
+                for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character))[
+                    ::-1
+                ]:
+                    disk.apply_change(
+                        types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
+                    )
+                path.write_text(disk.source, encoding="utf-8")
+                self.edits.append(
+                    EditRecord(uri, dc.text_document.version, edits, True, loop.time())
+                )
+                continue
+            ok = not self.reject_all
+            if ok and self.strict_versions and dc.text_document.version is not None:
+                ok = dc.text_document.version == doc.version
             self.edits.append(EditRecord(uri, dc.text_document.version, edits, ok, loop.time()))
             if not ok:
                 return types.ApplyWorkspaceEditResult(
@@ -152,6 +181,32 @@ class Editor:
             if loop.time() > deadline:
                 raise AssertionError("condition not reached in time")
             await asyncio.sleep(0.005)
+
+    async def code_actions(
+        self, uri: str, rng: types.Range, diagnostics: list[types.Diagnostic] | None = None
+    ) -> list[dict[str, Any]]:
+        """The server's code actions as raw JSON.
+
+        lsprotocol decodes ``CodeAction | Command`` ambiguously in the client (an action with
+        a ``command`` can come back as a Command), so the answer is kept undecoded.
+        """
+        protocol = self.client.protocol
+        msg_id = f"ca-{uuid.uuid4()}"
+        answer = protocol.send_request(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=rng,
+                context=types.CodeActionContext(diagnostics=diagnostics or []),
+            ),
+            msg_id=msg_id,
+        )
+        # send_request registers the result type synchronously; the reply cannot arrive
+        # before this line, so the answer is structured as a plain response (raw JSON).
+        protocol._result_types[msg_id] = JsonRPCResponseMessage
+        result = await asyncio.wrap_future(answer)
+        assert result is None or isinstance(result, list), result
+        return list(result or [])
 
     def applied_edits(self) -> list[EditRecord]:
         return [e for e in self.edits if e.applied]

@@ -43,6 +43,8 @@ class _Pending:
     text: str
     expected_after: str
     confirmed: asyncio.Event
+    # (start, cursor, end) of the region once the edit is applied.
+    region_after: tuple[int, int, int]
 
 
 class StreamingEditSession:
@@ -56,14 +58,21 @@ class StreamingEditSession:
         start: int,
         end: int,
         settings: StreamingConfig,
+        *,
+        rewrite: bool = False,
     ) -> None:
         self.ls = ls
         self.tracker = tracker
         self.uri = uri
         self.start = start
         self.end = end
+        # Where new text goes. Inserting: always the region's end. Rewriting: the end of the
+        # new text, with what is left of the original selection between it and `end`.
+        self.cursor = start if rewrite else end
+        self.rewrite = rewrite
         self.settings = settings
         self.original = self.document().source[start:end]
+        self._diff = _RewriteState() if rewrite else None
         self.user_edited_inside = False
         self.error: EditSessionError | None = None
         self.edits_sent = 0
@@ -100,11 +109,13 @@ class StreamingEditSession:
         self._wake.set()
 
     async def reset(self) -> None:
-        """Empty the region (a fallback model starts over)."""
+        """Back to the original text (a fallback model or a refinement starts over)."""
         self._buffer.clear()
         await self._drain()
-        if self.end > self.start:
-            await self._replace(self.start, self.end, "")
+        if self.document().source[self.start : self.end] != self.original:
+            await self._edit("region", self.original, cursor_at_end=not self.rewrite)
+        self.cursor = self.start if self.rewrite else self.end
+        self._diff = _RewriteState() if self.rewrite else None
 
     def progress(self, model: str, tokens: int) -> None:
         if self.on_progress is not None:
@@ -115,6 +126,8 @@ class StreamingEditSession:
         await self._drain()
         if self.error is not None:
             raise self.error
+        if self._diff is not None:
+            await self._finish_rewrite()
         return self.region_range()
 
     async def restore(self) -> None:
@@ -137,7 +150,7 @@ class StreamingEditSession:
             return
         current = self.document().source[self.start : self.end]
         if current != self.original:
-            await self._replace(self.start, self.end, self.original)
+            await self._edit("region", self.original)
 
     def close(self) -> None:
         self._closed = True
@@ -158,22 +171,26 @@ class StreamingEditSession:
         self._changed.set()
         p = self._pending
         if p is not None and not p.confirmed.is_set() and self._is_echo(p, change):
-            self.end = p.start + len(p.text) + (self.end - p.end)
-            if p.start <= self.start:
-                self.start = p.start
+            self.start, self.cursor, self.end = p.region_after
             p.confirmed.set()
             return
         s, e, delta = change.start, change.end, change.delta
         if e <= self.start:
             self.start += delta
+            self.cursor += delta
             self.end += delta
         elif s >= self.end:
             pass
         else:
             self.user_edited_inside = True
             new_end = s + len(change.text) if e >= self.end else self.end + delta
+            if e <= self.cursor:
+                self.cursor += delta
+            elif s < self.cursor:
+                self.cursor = s + len(change.text)
             self.start = min(self.start, s)
             self.end = max(self.start, new_end)
+            self.cursor = min(max(self.cursor, self.start), self.end)
         if p is not None and not p.confirmed.is_set():
             # Our edit is still in flight against the old text; shift it the same way so
             # a client that applies unversioned edits is still recognised.
@@ -226,7 +243,10 @@ class StreamingEditSession:
                     continue
                 text = "".join(self._buffer)
                 self._buffer.clear()
-                await self._replace(self.end, self.end, text)
+                if self._diff is None:
+                    await self._edit("cursor", text)
+                else:
+                    await self._rewrite_step(text, final=False)
             self._idle.set()
         except EditSessionError as exc:
             self._fail(exc)
@@ -236,18 +256,38 @@ class StreamingEditSession:
             self._fail(EditSessionError(f"internal error while editing: {exc!r}"))
             self._idle.set()
 
-    async def _replace(self, start: int, end: int, text: str) -> None:
-        """One edit, retried until the client confirms it (versions may move under us)."""
+    def _target(self, anchor: str, span: int) -> tuple[int, int]:
+        """The live range an edit replaces: at the cursor, or the whole region."""
+        if anchor == "region":
+            return self.start, self.end
+        return self.cursor, min(self.cursor + span, self.end) if span else self.cursor
+
+    async def _edit(
+        self, anchor: str, text: str, *, span: int = 0, skip: int = 0, cursor_at_end: bool = False
+    ) -> None:
+        """One edit, retried until the client confirms it (versions may move under us).
+
+        ``anchor`` "cursor" replaces ``span`` characters at the cursor, which then moves past
+        the new text and ``skip`` more characters; "region" replaces the whole region.
+        Positions are recomputed from the live region on every try, so a retry after the
+        user typed lands where the text now is.
+        """
         for _ in range(_MAX_TRIES):
             if self._doc_closed:
                 raise EditSessionError("the document was closed while code was being generated")
             doc = self.document()
             source = doc.source
+            start, end = self._target(anchor, span)
             start = max(0, min(start, len(source)))
             end = max(start, min(end, len(source)))
+            delta = len(text) - (end - start)
+            if anchor == "region":
+                after = (start, start + len(text) if cursor_at_end else start, start + len(text))
+            else:
+                after = (self.start, start + len(text) + skip, self.end + delta)
             version = doc.version
             pending = _Pending(
-                start, end, text, source[:start] + text + source[end:], asyncio.Event()
+                start, end, text, source[:start] + text + source[end:], asyncio.Event(), after
             )
             self._pending = pending
             self._changed.clear()
@@ -272,7 +312,7 @@ class StreamingEditSession:
                 # Usually a stale version (the user typed). Wait for the didChange that
                 # brings our copy up to date, then try again against the new text.
                 await self._wait(self._changed, 0.5)
-                start, end = self._retarget(pending, start, end)
+                self._pending = None
                 continue
             if await self._wait(pending.confirmed, self.settings.confirm_timeout_ms / 1000):
                 if self._doc_closed:
@@ -281,8 +321,8 @@ class StreamingEditSession:
                 return
             # No echo: the client dropped it (stale version) or never syncs. Try again if the
             # document moved; otherwise the client is not telling us about its text.
+            self._pending = None
             if doc.version != version or self.document().source != source:
-                start, end = self._retarget(pending, start, end)
                 continue
             raise EditSessionError(
                 "the editor did not confirm the edit (no didChange arrived); is the document "
@@ -290,12 +330,54 @@ class StreamingEditSession:
             )
         raise EditSessionError("the editor kept rejecting edits (the document changed too fast)")
 
-    def _retarget(self, pending: _Pending, start: int, end: int) -> tuple[int, int]:
-        """Where the same edit belongs now that the text moved."""
-        self._pending = None
-        if start == end:
-            return self.end, self.end  # appends go to the live end of the region
-        return self.start, self.end  # replacements cover the live region
+    # -- rewriting a selection ----------------------------------------------------------
+
+    async def _rewrite_step(self, text: str, *, final: bool) -> None:
+        """Diff the new text against what is left of the original, a line at a time.
+
+        While the new text repeats the original, nothing is sent. After it departs, each
+        complete new line either matches the next original line (kept in place, no edit),
+        matches a line a little further on (the lines between are deleted), or is inserted.
+        Lines kept in place are never rewritten, so an unchanged suffix stays untouched.
+        """
+        d = self._diff
+        assert d is not None
+        d.received += text
+        if d.prefix_phase:
+            if self.original.startswith(d.received) and not final:
+                return
+            k = _common_prefix(d.received, self.original)
+            if final and k == len(d.received):
+                self.cursor = self.start + k
+                d.prefix_phase = False
+                d.pending_line = ""
+                return
+            k = d.received.rfind("\n", 0, k) + 1  # diff whole lines from here on
+            self.cursor = self.start + k
+            d.prefix_phase = False
+            d.pending_line = d.received[k:]
+        else:
+            d.pending_line += text
+        cut = len(d.pending_line) if final else d.pending_line.rfind("\n") + 1
+        if cut <= 0:
+            return
+        lines = d.pending_line[:cut].splitlines(keepends=True)
+        d.pending_line = d.pending_line[cut:]
+        tail = self.document().source[self.cursor : self.end].splitlines(keepends=True)
+        lead, span, new_text, skip = _plan_lines(lines, tail)
+        self.cursor += lead
+        if span or new_text:
+            await self._edit("cursor", new_text, span=span, skip=skip)
+        else:
+            self.cursor += skip
+
+    async def _finish_rewrite(self) -> None:
+        d = self._diff
+        assert d is not None
+        await self._rewrite_step("", final=True)
+        if self.end > self.cursor:
+            await self._edit("cursor", "", span=self.end - self.cursor)
+        self._diff = None
 
     async def _wait(self, event: asyncio.Event, seconds: float) -> bool:
         try:
@@ -324,3 +406,63 @@ def _supports_document_changes(ls: LanguageServer) -> bool:
     ws = caps.workspace if caps else None
     we = ws.workspace_edit if ws else None
     return bool(we and we.document_changes)
+
+
+@dataclass
+class _RewriteState:
+    received: str = ""
+    prefix_phase: bool = True
+    pending_line: str = ""
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+_LOOKAHEAD = 40
+
+
+def _plan_lines(new: list[str], tail: list[str]) -> tuple[int, int, str, int]:
+    """Turn new lines into (kept-before, replaced span, replacement, kept-after).
+
+    Greedy: a new line equal to the next original line keeps it; equal to one a little
+    further (and not trivially short) deletes the lines in between; otherwise it is
+    inserted. Kept lines before the first change and after the last need no edit.
+    """
+    ops: list[tuple[str, str]] = []  # ("keep" | "del" | "ins", text)
+    t = 0
+    for line in new:
+        if t < len(tail) and tail[t] == line:
+            ops.append(("keep", line))
+            t += 1
+            continue
+        found = -1
+        if len(line.strip()) >= 4:
+            for j in range(t + 1, min(len(tail), t + 1 + _LOOKAHEAD)):
+                if tail[j] == line:
+                    found = j
+                    break
+        if found >= 0:
+            ops.extend(("del", tail[x]) for x in range(t, found))
+            ops.append(("keep", line))
+            t = found + 1
+        else:
+            ops.append(("ins", line))
+    first = next((i for i, (k, _) in enumerate(ops) if k != "keep"), len(ops))
+    last = max((i for i, (k, _) in enumerate(ops) if k != "keep"), default=-1)
+    lead = sum(len(x) for _, x in ops[:first])
+    skip = sum(len(x) for _, x in ops[last + 1 :]) if last >= 0 else 0
+    span = 0
+    text: list[str] = []
+    for kind, x in ops[first : last + 1]:
+        if kind in ("keep", "del"):
+            span += len(x)
+        if kind in ("keep", "ins"):
+            text.append(x)
+    if last < 0:
+        return lead, 0, "", 0
+    return lead, span, "".join(text), skip

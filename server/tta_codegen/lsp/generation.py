@@ -18,8 +18,9 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from tta_codegen.engine import GenerationRequest, GenerationResult, Status, language_for
 from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
+from tta_codegen.lsp.diagnostics import answer_diagnostics, publish, result_diagnostics
 from tta_codegen.lsp.edit_session import EditSessionError, StreamingEditSession
-from tta_codegen.lsp.params import GenerateParams, PositionParam
+from tta_codegen.lsp.params import GenerateParams, PositionParam, RefineParams
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -66,6 +67,13 @@ def _check_overlap(ls: TtaLanguageServer, uri: str, start: int, end: int) -> str
     return None
 
 
+def region_dict(region: types.Range) -> dict[str, Any]:
+    return {
+        "start": {"line": region.start.line, "character": region.start.character},
+        "end": {"line": region.end.line, "character": region.end.character},
+    }
+
+
 def _failed(error: str) -> dict[str, Any]:
     return GenerationResult(status="failed", error=error).to_answer()
 
@@ -89,12 +97,68 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
         model=params.model,
         template=params.template,
         variables=params.variables,
+        refine=params.refine,
     )
-    return await run_streaming(ls, uri, request, "Generating code")
+    answer = await run_streaming(ls, uri, request, "Generating code")
+    if params.tests and answer["status"] == "completed":
+        from tta_codegen.lsp.testgen import run_generate_tests_for
+
+        answer["tests"] = await run_generate_tests_for(ls, uri, answer, params.model)
+    return answer
+
+
+def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a selection to whole lines when only indentation or a newline is left out,
+    so the rewrite owns its indentation and the selection's last newline."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if not text[line_start:start].strip():
+        start = line_start
+    if end > start and text[end - 1 : end] != "\n":
+        nl = text.find("\n", end)
+        rest = text[end:nl] if nl >= 0 else text[end:]
+        if not rest.strip():
+            end = nl + 1 if nl >= 0 else len(text)
+    return start, end
+
+
+async def run_refine(ls: TtaLanguageServer, params: RefineParams) -> dict[str, Any]:
+    uri = _open_document_uri(ls, params.text_document.uri)
+    start = _offset(ls, uri, params.range.start, "range.start")
+    end = _offset(ls, uri, params.range.end, "range.end")
+    if end < start:
+        start, end = end, start
+    if not ls.loaded.ok:
+        return _failed(ls.loaded.error_message())
+    if not params.instruction.strip() and not params.template:
+        raise JsonRpcInvalidParams("tta.refine: instruction is empty (say what to change)")
+    doc = ls.workspace.get_text_document(uri)
+    text = doc.source
+    start, end = whole_lines(text, start, end)
+    if start == end:
+        raise JsonRpcInvalidParams("tta.refine: the range is empty (select the code to rewrite)")
+    request = GenerationRequest(
+        kind="refine",
+        path=doc.path,
+        language=language_for(doc.path, doc.language_id),
+        text=text,
+        start=start,
+        end=end,
+        description=params.instruction,
+        model=params.model,
+        template=params.template,
+        variables=params.variables,
+        refine=params.refine,
+    )
+    return await run_streaming(ls, uri, request, "Refining code", rewrite=True)
 
 
 async def run_streaming(
-    ls: TtaLanguageServer, uri: str, request: GenerationRequest, title: str
+    ls: TtaLanguageServer,
+    uri: str,
+    request: GenerationRequest,
+    title: str,
+    *,
+    rewrite: bool = False,
 ) -> dict[str, Any]:
     overlap = _check_overlap(ls, uri, request.start, request.end)
     if overlap:
@@ -103,8 +167,10 @@ async def run_streaming(
     assert task is not None
     link_cancellation(ls, task)
     engine = ls.engine
+    if request.workspace_root is None and ls.workspace_root is not None:
+        request.workspace_root = str(ls.workspace_root)
     session = StreamingEditSession(
-        ls, ls.tracker, uri, request.start, request.end, ls.loaded.config.streaming
+        ls, ls.tracker, uri, request.start, request.end, ls.loaded.config.streaming, rewrite=rewrite
     )
     session.bind(task)
     ls.sessions.append(session)
@@ -119,7 +185,14 @@ async def run_streaming(
         if result.status == "completed":
             region = await session.finish()
             result.text = session.document().source[session.start : session.end]
-            del region
+            first_line = request.text.count("\n", 0, request.start)
+            diags = result_diagnostics(result, region, first_line)
+            publish(ls, uri, diags)
+            answer = result.to_answer()
+            answer["range"] = region_dict(region)
+            if diags:
+                answer["diagnostics"] = answer_diagnostics(diags)
+            return answer
         else:
             await _restore(session)
     except asyncio.CancelledError:
@@ -144,8 +217,7 @@ async def run_streaming(
             progress.end(end)
             ls.session_done(session)
     assert result is not None
-    if result.status != "completed":
-        result.text = ""
+    result.text = ""  # only a completed generation (answered above) has text
     return result.to_answer()
 
 

@@ -52,3 +52,11 @@ class RefineParams(_Params):
 
 class EmptyParams(_Params):
     pass
+
+
+class GenerateTestsParams(_Params):
+    text_document: TextDocumentRef = Field(alias="textDocument")
+    range: RangeParam | None = None
+    model: str | None = None
+    refine: bool | None = None
+    work_done_token: str | int | None = Field(default=None, alias="workDoneToken")

@@ -48,6 +48,7 @@ class TtaLanguageServer(LanguageServer):
         self.loaded = LoadedConfig(Config())
         self.engine = self._make_engine(self.loaded.config)
         self.sessions: list[StreamingEditSession] = []
+        self.generation_diagnostics: dict[str, list[types.Diagnostic]] = {}
         self._old_routers: list[ModelRouter] = []
         # Feature modules subscribe here: pygls allows one handler per LSP method, and
         # several features (config, context index, reviews) care about the same events.

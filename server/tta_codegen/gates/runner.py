@@ -1,0 +1,114 @@
+"""The gates' one entry point: :func:`run_gates` checks a candidate file and reports.
+
+It picks the gates configured for the file's language, runs them one after the other (in
+the configured order, deterministic, and gentle on shared cores) on one temporary copy,
+and always returns a result per gate that applies; it never raises for the code's sake
+and never calls a model (the refinement loop in the engine does, with
+:func:`~tta_codegen.gates.types.failure_summary`).
+
+When the file does not parse, the other Python gates are not run (their answers would
+only repeat the syntax error) and report so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tta_codegen.gates import workdir as workdirs
+from tta_codegen.gates.command import command_gate
+from tta_codegen.gates.python import mypy_gate, ruff_gate, syntax_gate, test_targets, tests_gate
+from tta_codegen.gates.settings import BUILTIN_GATES, GatesConfig
+from tta_codegen.gates.types import (
+    GateDiagnostic,
+    GateInput,
+    GateResult,
+    SandboxInfo,
+    failure_summary,
+)
+from tta_codegen.gates.workdir import Workdir, WorkdirError
+
+__all__ = [
+    "GateDiagnostic",
+    "GateInput",
+    "GateResult",
+    "SandboxInfo",
+    "failure_summary",
+    "gates_for",
+    "run_gates",
+]
+
+PYTHON_GATES = frozenset(BUILTIN_GATES)
+
+
+def gates_for(inp: GateInput, config: GatesConfig) -> list[str]:
+    """The gates that apply to `inp`, in order: built-ins only for Python."""
+    names = []
+    for name in config.enabled_for(inp.language):
+        if name in PYTHON_GATES:
+            if inp.language == "python":
+                names.append(name)
+            continue
+        gate = config.command(name)
+        if gate is not None and (not gate.languages or inp.language in gate.languages):
+            names.append(name)
+    return names
+
+
+async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
+    names = gates_for(inp, config)
+    results: list[GateResult] = []
+    wd: Workdir | None = None
+    try:
+        for name in names:
+            if name == "syntax":
+                results.append(await syntax_gate(inp))
+                continue
+            if any(r.name == "syntax" and not r.passed for r in results) and name in PYTHON_GATES:
+                results.append(
+                    GateResult(name, False, "not run: the file does not parse (see `syntax`)")
+                )
+                continue
+            if wd is None:
+                try:
+                    wd = await _build_workdir(inp)
+                except WorkdirError as exc:
+                    results.append(GateResult(name, False, f"not run: {exc}"))
+                    continue
+            result = await _run_one(name, inp, wd, config)
+            if result is not None:
+                results.append(result)
+    finally:
+        if wd is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(wd.remove)
+    return results
+
+
+async def _build_workdir(inp: GateInput) -> Workdir:
+    # The copy is made in a thread that a cancel cannot stop: wait for it and remove it then,
+    # or it would be left behind in the temp directory.
+    build = asyncio.ensure_future(asyncio.to_thread(workdirs.build, inp))
+    try:
+        return await asyncio.shield(build)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            made = await build
+            await asyncio.to_thread(made.remove)
+        raise
+
+
+async def _run_one(
+    name: str, inp: GateInput, wd: Workdir, config: GatesConfig
+) -> GateResult | None:
+    if name == "ruff":
+        return await ruff_gate(inp, wd, config)
+    if name == "mypy":
+        return await mypy_gate(inp, wd, config)
+    if name == "tests":
+        targets = await asyncio.to_thread(test_targets, inp, wd)
+        # Nothing to test is not a result: the gate is simply left out.
+        return await tests_gate(inp, wd, config, targets) if targets else None
+    gate = config.command(name)
+    assert gate is not None  # gates_for() only yields known names
+    return await command_gate(gate, inp, wd, config)
