@@ -441,11 +441,13 @@ def _plan_lines(new: list[str], tail: list[str]) -> tuple[int, int, str, int]:
             t += 1
             continue
         found = -1
-        if len(line.strip()) >= 4:
-            for j in range(t + 1, min(len(tail), t + 1 + _LOOKAHEAD)):
-                if tail[j] == line:
-                    found = j
-                    break
+        # Short or blank lines repeat too often to jump ahead for; they may only skip the
+        # one line being replaced.
+        reach = _LOOKAHEAD if len(line.strip()) >= 4 else 1
+        for j in range(t + 1, min(len(tail), t + 1 + reach)):
+            if tail[j] == line:
+                found = j
+                break
         if found >= 0:
             ops.extend(("del", tail[x]) for x in range(t, found))
             ops.append(("keep", line))
