@@ -60,6 +60,8 @@ class GenerationResult:
     ttft_s: float | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
     gate_results: list[GateResult] = field(default_factory=list)
+    # "prompt" when the request itself was bad (template, variables): a usage error.
+    error_kind: str | None = None
     total_s: float = 0.0
 
     def to_answer(self) -> dict[str, Any]:
@@ -163,7 +165,7 @@ class Engine:
                 messages = await self.build_messages(request)
                 task_type = await asyncio.to_thread(self.prompts.task_type, request)
             except PromptError as exc:
-                result.error = str(exc)
+                result.error, result.error_kind = str(exc), "prompt"
                 return result
             refine = self.config.refine.enabled if request.refine is None else request.refine
             limit = self.config.refine.max_iterations if refine else 1

@@ -26,6 +26,12 @@ class ContextResult:
     text: str = ""  # what goes into the prompt's context slot
     rules: str = ""  # project rules, for the system prompt
     parts: list[ContextPart] = field(default_factory=list)
+    # The text around the cursor, sized to the budget and redacted; None lets the prompt
+    # builder cut its own window from the request.
+    before: str | None = None
+    after: str | None = None
+    max_tokens: int = 0  # the budget this result was packed into
+    used_tokens: int = 0
 
 
 class ContextProvider(Protocol):

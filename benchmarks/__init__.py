@@ -1,0 +1,1 @@
+"""Benchmark scripts (run them, they print JSON); not part of the package."""

@@ -1,0 +1,111 @@
+"""Where ``tta-codegen generate`` puts code while it streams: memory, plus a live display.
+
+The engine pushes code into a :class:`TerminalSink` (the CLI's :class:`CodeSink`); nothing
+reaches a file or stdout until the whole generation succeeded, so a failure or Ctrl-C
+leaves the user's files untouched and ``reset`` (a model failed mid-stream and the next
+one starts) only has to forget memory. Progress (model, tokens, tokens/s, and the tail of
+the code as it grows) is drawn with rich on stderr, which keeps stdout clean for the code
+or the JSON answer. When stderr is not a terminal, it prints plain lines instead.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.text import Text
+
+_TAIL_LINES = 12
+
+
+class TerminalSink:
+    def __init__(self, console: Console, *, show_code: bool = True) -> None:
+        self.console = console
+        self.show_code = show_code
+        self.parts: list[str] = []
+        self.model = ""
+        self.tokens = 0
+        self.resets = 0
+        self._first_token_at: float | None = None
+        self._last_token_at: float | None = None
+        self._started = time.perf_counter()
+        self._live: Live | None = None
+        self._spinner = Spinner("dots", style="cyan")
+
+    # -- CodeSink -------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    async def reset(self) -> None:
+        self.parts.clear()
+        self.resets += 1
+
+    def progress(self, model: str, tokens: int) -> None:
+        now = time.perf_counter()
+        if model != self.model or tokens < self.tokens:
+            # A new attempt: a fallback model, or the same one again after a failure.
+            if self.model and not self.console.is_terminal:
+                self.console.print(f"{self.model} failed; trying {model}", highlight=False)
+            elif not self.model and not self.console.is_terminal:
+                self.console.print(f"generating with {model}", highlight=False)
+            self.model = model
+            self._first_token_at = self._last_token_at = None
+        if tokens > 0:
+            if self._first_token_at is None:
+                self._first_token_at = now
+            self._last_token_at = now
+        self.tokens = tokens
+
+    # -- display --------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self._first_token_at is None or self._last_token_at is None or self.tokens < 2:
+            return None
+        span = self._last_token_at - self._first_token_at
+        return (self.tokens - 1) / span if span > 0 else None
+
+    def status_line(self) -> str:
+        elapsed = time.perf_counter() - self._started
+        rate = self.tokens_per_s
+        bits = [self.model or "starting", f"{self.tokens} tokens"]
+        if rate is not None:
+            bits.append(f"{rate:.0f} tok/s")
+        bits.append(f"{elapsed:.1f}s")
+        return " · ".join(bits)
+
+    def _render(self) -> RenderableType:
+        self._spinner.text = Text(self.status_line(), style="bold")
+        if not self.show_code:
+            return self._spinner
+        tail = "\n".join(self.text.splitlines()[-_TAIL_LINES:])
+        return Group(Text(tail, style="dim"), self._spinner)
+
+    def __enter__(self) -> TerminalSink:
+        if self.console.is_terminal:
+            self._live = Live(
+                get_renderable=self._render,
+                console=self.console,
+                refresh_per_second=10,
+                transient=True,
+                redirect_stdout=False,  # stdout is for the code or the JSON answer
+                redirect_stderr=False,
+            )
+            self._live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

