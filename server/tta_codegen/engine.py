@@ -227,8 +227,15 @@ class Engine:
         )
         state = _AttemptState(gen.max_output_chars, request)
         try:
+
+            def accept() -> str | None:
+                tail = state.finish()
+                if tail and not state.failure:
+                    sink.write(tail)
+                return state.failure
+
             async for event in self.router.stream(
-                model_request, request.model, should_stop=state.should_stop
+                model_request, request.model, should_stop=state.should_stop, accept=accept
             ):
                 if isinstance(event, AttemptStarted):
                     state.start(event.model)
@@ -245,19 +252,11 @@ class Engine:
                     if state.written:
                         await sink.reset()
                 elif isinstance(event, Finished):
-                    tail = state.finish()
-                    if tail:
-                        sink.write(tail)
-                    result.attempts.append(Attempt(event.model, state.failure))
+                    # accept() has already flushed the tail and judged the reply usable.
+                    result.attempts.append(Attempt(event.model))
                     result.model = event.model
                     result.usage = _add_usage(result.usage, event.usage)
                     result.cost_usd += event.cost_usd
-                    if state.failure:
-                        # The model answered, but with nothing usable: same as a failure.
-                        if state.written:
-                            await sink.reset()
-                        result.error = state.failure
-                        return None
                     return state.text()
         except AllModelsFailed as exc:
             result.error = str(exc)

@@ -30,6 +30,7 @@ from tta_codegen.lsp.positions import position_at
 log = logging.getLogger(__name__)
 
 _MAX_TRIES = 20
+_LATE_ECHO_GRACE_S = 0.15
 
 
 class EditSessionError(Exception):
@@ -314,7 +315,7 @@ class StreamingEditSession:
                 await self._wait(self._changed, 0.5)
                 self._pending = None
                 continue
-            if await self._wait(pending.confirmed, self.settings.confirm_timeout_ms / 1000):
+            if await self._wait_for_echo(pending, version):
                 if self._doc_closed:
                     raise EditSessionError("the document was closed while code was being generated")
                 self._pending = None
@@ -379,6 +380,36 @@ class StreamingEditSession:
             await self._edit("cursor", "", span=self.end - self.cursor)
         self._diff = None
 
+    async def _wait_for_echo(self, pending: _Pending, version: int | None) -> bool:
+        """Wait for the didChange that carries our edit.
+
+        With versioned edits, a didChange that moves the document past the version we
+        edited without carrying our edit means the client dropped it as stale (Neovim does
+        so silently): after a short grace for a late echo, give up and resend at once
+        instead of waiting out the whole confirmation timeout.
+        """
+        deadline = time.perf_counter() + self.settings.confirm_timeout_ms / 1000
+        while not pending.confirmed.is_set():
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            self._changed.clear()
+            confirmed = asyncio.ensure_future(pending.confirmed.wait())
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                await asyncio.wait(
+                    {confirmed, changed}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                confirmed.cancel()
+                changed.cancel()
+            if pending.confirmed.is_set():
+                break
+            moved = self.document().version != version
+            if self._use_document_changes and version is not None and moved:
+                return await self._wait(pending.confirmed, _LATE_ECHO_GRACE_S)
+        return True
+
     async def _wait(self, event: asyncio.Event, seconds: float) -> bool:
         try:
             await asyncio.wait_for(event.wait(), seconds)
@@ -405,7 +436,10 @@ def _supports_document_changes(ls: LanguageServer) -> bool:
     caps = ls.client_capabilities
     ws = caps.workspace if caps else None
     we = ws.workspace_edit if ws else None
-    return bool(we and we.document_changes)
+    # Resource operations exist only inside documentChanges, so a client that lists them
+    # takes versioned TextDocumentEdits too. Neovim (0.11) does, without setting
+    # documentChanges: unversioned edits would land at stale positions while the user types.
+    return bool(we and (we.document_changes or we.resource_operations))
 
 
 @dataclass

@@ -246,11 +246,14 @@ class ModelRouter:
         request: ModelRequest,
         model_id: str | None = None,
         should_stop: Callable[[], bool] | None = None,
+        accept: Callable[[], str | None] | None = None,
     ) -> AsyncIterator[RouterEvent]:
         """Stream from the first model that works.
 
         ``should_stop`` lets the caller end a reply early (the code block closed): the
         provider stream is closed at once and usage is estimated from what arrived.
+        ``accept`` judges a finished reply: a message means it was unusable (prose only,
+        too long), and the next model in the plan is tried as after a failure.
         Raises SafetyRefused or BudgetExceeded before anything is sent, AllModelsFailed
         when every model in the plan failed.
         """
@@ -303,7 +306,7 @@ class ModelRouter:
                 log.warning("budget check skipped: cannot read the ledger: %s", exc)
             # aclosing: a caller that walks away closes the attempt (and its HTTP stream) now.
             async with aclosing(
-                self._attempt(model, provider, req, request, should_stop)
+                self._attempt(model, provider, req, request, should_stop, accept)
             ) as attempt:
                 async for event in attempt:
                     yield event
@@ -324,6 +327,7 @@ class ModelRouter:
         req: ModelRequest,
         original: ModelRequest,
         should_stop: Callable[[], bool] | None,
+        accept: Callable[[], str | None] | None = None,
     ) -> AsyncGenerator[RouterEvent]:
         """One model: tries (with retries) until it finishes or gives up."""
         prompt_tokens = estimate_tokens(original)
@@ -391,6 +395,11 @@ class ModelRouter:
             if usage is None:
                 usage = Usage(prompt_tokens, deltas)
             self.breakers.success(model.id)
+            verdict = accept() if accept is not None else None
+            if verdict:
+                await self._record(model, original, usage, latency, ttft, "error", "unusable")
+                yield AttemptFailed(model.id, verdict, streamed, "unusable")
+                return
             cost = await self._record(model, original, usage, latency, ttft, "ok", None)
             yield Finished(model.id, usage, cost, ttft, latency, tries)
             return

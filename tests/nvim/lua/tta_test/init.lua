@@ -1,0 +1,257 @@
+--- Helpers for the headless-Neovim end-to-end cases in tests/nvim/cases/*.lua.
+---
+--- A case runs inside `nvim --headless --clean`; pytest passes its parameters in the JSON
+--- file named by $TTA_TEST_PARAMS and reads back `T.result` (written as JSON on exit).
+--- Every wait has a timeout and an error naming what did not happen, so a hung case ends
+--- with a reason instead of the test's outer timeout.
+local T = {}
+
+local function read(path)
+  local f = assert(io.open(path, 'r'))
+  local s = f:read('*a')
+  f:close()
+  return s
+end
+
+T.params = vim.json.decode(read(assert(os.getenv('TTA_TEST_PARAMS'), 'TTA_TEST_PARAMS not set')))
+T.result = { done = {}, progress = {}, notes = {}, stale_drops = 0, timings = {} }
+local t0 = vim.uv.hrtime()
+
+--- Milliseconds since the case started, under `name` in the result (for the report).
+function T.mark(name)
+  T.result.timings[name] = math.floor((vim.uv.hrtime() - t0) / 1e6)
+end
+
+-- Neovim prints "Buffer ... newer than edits." when it drops a stale versioned edit (and
+-- still answers applied: true): count them, to show the version trap was exercised.
+local builtin_print = print
+_G.print = function(...)
+  local parts = {}
+  for i = 1, select('#', ...) do
+    parts[#parts + 1] = tostring(select(i, ...))
+  end
+  if table.concat(parts, ' '):find('newer than edits', 1, true) then
+    T.result.stale_drops = T.result.stale_drops + 1
+  end
+  builtin_print(...)
+end
+
+-- Messages the plugin shows (errors included), for assertions and failure reports.
+vim.notify = function(msg, level)
+  T.result.notes[#T.result.notes + 1] = { msg = msg, level = level or vim.log.levels.INFO }
+end
+
+vim.api.nvim_create_autocmd('User', {
+  pattern = 'TTACodegenDone',
+  callback = function(ev)
+    local d = ev.data or {}
+    T.result.done[#T.result.done + 1] = {
+      command = d.command,
+      status = d.status,
+      error = d.error,
+      result = d.result,
+    }
+  end,
+})
+
+-- Every $/progress the client gets, from the plugin or not (bare-client cases wait on it).
+T.result.lsp_progress = {}
+vim.api.nvim_create_autocmd('LspProgress', {
+  callback = function(ev)
+    local value = (ev.data.params or {}).value or {}
+    T.result.lsp_progress[#T.result.lsp_progress + 1] =
+      { kind = value.kind, title = value.title, message = value.message }
+  end,
+})
+
+local SKIP = '__tta_skip__:'
+
+--- End the case as skipped (pytest skips with this reason).
+function T.skip(reason)
+  error(SKIP .. reason, 0)
+end
+
+--- require('tta_codegen').setup() pointed at the test's server and fake provider.
+function T.setup(extra)
+  local opts = {
+    cmd = T.params.server_cmd,
+    settings = T.params.settings,
+    filetypes = { 'python' },
+    progress = function(message, value)
+      T.result.progress[#T.result.progress + 1] = { kind = value.kind, message = message }
+    end,
+  }
+  require('tta_codegen').setup(vim.tbl_extend('force', opts, extra or {}))
+end
+
+function T.wait(ms, predicate, what)
+  if not vim.wait(ms, predicate, 5) then
+    error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
+  end
+end
+
+--- Edit `path` and wait until the server is attached and initialized.
+function T.open(path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  T.wait(20000, function()
+    return require('tta_codegen').get_client(bufnr) ~= nil
+  end, 'the tta-codegen client to attach to ' .. path)
+  T.mark('attached')
+  return bufnr, require('tta_codegen').get_client(bufnr)
+end
+
+--- Without the plugin: edit `path` with a bare vim.lsp.start() client (Neovim's own
+--- capabilities and handlers, as a plain lspconfig setup has; `debounce` from the params).
+function T.open_plain(path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.lsp.start({
+    name = 'plain',
+    cmd = T.params.server_cmd,
+    root_dir = T.params.workspace,
+    init_options = T.params.settings,
+    flags = T.params.debounce and { debounce_text_changes = T.params.debounce } or nil,
+  }, { bufnr = bufnr })
+  local client
+  T.wait(20000, function()
+    client = vim.lsp.get_clients({ bufnr = bufnr })[1]
+    return client ~= nil and client.initialized
+  end, 'the server to start')
+  T.mark('attached')
+  return bufnr, client
+end
+
+--- Without the plugin: tta.generate at the cursor; the answer lands in T.result.done.
+function T.generate_plain(client, bufnr, description)
+  local arg = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  arg.description = description
+  local params = { command = 'tta.generate', arguments = { arg } }
+  local ok, id = client:request('workspace/executeCommand', params, function(err, result)
+    T.result.done[#T.result.done + 1] = {
+      command = 'tta.generate',
+      status = err and 'failed' or result.status,
+      error = err,
+      result = result,
+    }
+  end, bufnr)
+  assert(ok, 'request not sent')
+  return id
+end
+
+function T.text(bufnr)
+  return table.concat(vim.api.nvim_buf_get_lines(bufnr or 0, 0, -1, false), '\n') .. '\n'
+end
+
+--- Wait for the `n`-th finished command (default: one more than now) and return it.
+function T.wait_done(n, ms)
+  n = n or #T.result.done + 1
+  T.wait(ms or 20000, function()
+    return #T.result.done >= n
+  end, 'a tta-codegen command to finish')
+  T.mark('done' .. n)
+  return T.result.done[n]
+end
+
+function T.supports(client, command)
+  local p = client.server_capabilities.executeCommandProvider
+  return type(p) == 'table' and vim.list_contains(p.commands or {}, command)
+end
+
+function T.require_command(client, command)
+  if not T.supports(client, command) then
+    T.skip(('the server does not list %s in executeCommandProvider yet'):format(command))
+  end
+end
+
+local function pos(p)
+  return ('%d:%d'):format(p.line, p.character)
+end
+
+--- Keep a log of the edits the server sends and the didChanges Neovim answers with (in
+--- `T.result.log`, shown when a test fails). `on_did_change(params)` runs after each
+--- didChange goes out.
+function T.log_conversation(on_did_change)
+  T.result.log = {}
+  local log = T.result.log
+  local util = vim.lsp.util
+  local real_apply = util.apply_workspace_edit
+  util.apply_workspace_edit = function(edit, encoding)
+    for _, dc in ipairs(edit.documentChanges or {}) do
+      for _, e in ipairs(dc.edits or {}) do
+        log[#log + 1] = ('applyEdit v%s (buffer at v%d) %s-%s %q'):format(
+          tostring(dc.textDocument.version),
+          util.buf_versions[vim.uri_to_bufnr(dc.textDocument.uri)],
+          pos(e.range.start),
+          pos(e.range['end']),
+          e.newText
+        )
+      end
+    end
+    for _, edits in pairs(edit.changes or {}) do
+      for _, e in ipairs(edits) do
+        log[#log + 1] = ('applyEdit UNVERSIONED %s-%s %q'):format(pos(e.range.start), pos(e.range['end']), e.newText)
+      end
+    end
+    return real_apply(edit, encoding)
+  end
+  vim.api.nvim_create_autocmd('LspNotify', {
+    callback = function(ev)
+      if ev.data.method ~= 'textDocument/didChange' then
+        return
+      end
+      local p = ev.data.params
+      local parts = {}
+      for _, c in ipairs(p.contentChanges) do
+        parts[#parts + 1] = c.range and ('%s-%s %q'):format(pos(c.range.start), pos(c.range['end']), c.text)
+          or '(full text)'
+      end
+      log[#log + 1] = ('didChange v%d [%s]'):format(p.textDocument.version, table.concat(parts, ', '))
+      if on_did_change then
+        -- Not inside the change that is being reported: like a key typed right after it.
+        vim.schedule(function()
+          on_did_change(p)
+        end)
+      end
+    end,
+  })
+end
+
+local function write_result()
+  local f = assert(io.open(T.params.result_path, 'w'))
+  f:write(vim.json.encode(T.result))
+  f:close()
+end
+
+--- Run one case file, record its outcome, quit Neovim.
+function T.run(path)
+  local ok, err = xpcall(dofile, function(e)
+    if type(e) == 'string' and e:sub(1, #SKIP) == SKIP then
+      return e
+    end
+    return debug.traceback(tostring(e), 2)
+  end, path)
+  if not ok then
+    if err:sub(1, #SKIP) == SKIP then
+      T.result.skip = err:sub(#SKIP + 1)
+    else
+      T.result.error = err
+    end
+  end
+  T.mark('end')
+  T.result.messages = vim.api.nvim_exec2('messages', { output = true }).output
+  local okw, werr = pcall(write_result)
+  if not okw then
+    io.stderr:write('could not write the result: ' .. tostring(werr) .. '\n')
+  end
+  -- Stop the server politely so it can flush its ledger, then leave.
+  for _, client in ipairs(vim.lsp.get_clients()) do
+    client:stop()
+  end
+  vim.wait(3000, function()
+    return #vim.lsp.get_clients() == 0
+  end, 20)
+  vim.cmd('qall!')
+end
+
+return T
