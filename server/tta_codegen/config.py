@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tta_codegen.agents.settings import OpenHandsSettings
 from tta_codegen.context.settings import ContextConfig
 from tta_codegen.gates.settings import GatesConfig, RefineConfig
 from tta_codegen.models.settings import (
@@ -55,10 +56,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OpenHandsConfig(_Strict):
-    enabled: bool = False
-    base_url: str = "http://127.0.0.1:3000"
-    api_key_env: str | None = "OPENHANDS_API_KEY"
+# The agent package owns its table (the contract's three keys plus its limits).
+OpenHandsConfig = OpenHandsSettings
 
 
 class AgentsConfig(_Strict):
@@ -66,7 +65,10 @@ class AgentsConfig(_Strict):
 
 
 class ReviewConfig(_Strict):
-    mode: Literal["lens", "auto"] = "auto"
+    # "lens": the editor keeps generated code as a pending change (Accept/Discard/Diff/
+    # Regenerate lenses) until the user decides; "auto": kept at once. The CLI does not
+    # read this: it has its own --diff/--yes.
+    mode: Literal["lens", "auto"] = "lens"
 
 
 class GenerationConfig(_Strict):

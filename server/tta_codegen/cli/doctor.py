@@ -22,6 +22,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from tta_codegen.agents.status import agent_status
 from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, app
 from tta_codegen.config import Config, ProviderConfig, load_config
 from tta_codegen.models import embedded
@@ -225,10 +226,18 @@ async def run_checks(root: Path, timeout_s: float) -> list[Check]:
     config, checks = await asyncio.to_thread(check_config, root)
     checks += check_keys(config)
     probes = asyncio.create_task(check_reachable(config, timeout_s))
+    agent = asyncio.create_task(check_agent(config))
     # File checks are small but still disk I/O: keep them off the event loop.
     checks += await asyncio.to_thread(check_embedded, config)
     checks += await probes
+    checks += await agent
     return checks
+
+
+async def check_agent(config: Config) -> list[Check]:
+    """The agent backend's state (POSTPONED, see ADR-001); a disabled one is not contacted."""
+    status = await agent_status(config.agents.openhands)
+    return [Check(status.doctor_status, "agent (OpenHands)", status.detail, status.fix)]
 
 
 @app.command()

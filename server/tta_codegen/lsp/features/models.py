@@ -1,10 +1,16 @@
-"""``tta.listModels``: the configured models with price and health (from the breakers)."""
+"""``tta.listModels``: the configured models with price and health (from the breakers).
+
+When the agent backend is enabled, a last row (``kind: "agent"``) shows its health; a
+disabled agent is not listed and never contacted.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
+from tta_codegen.agents.status import agent_status, list_models_entry
+from tta_codegen.lsp.agent import agent_settings, health_cache
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
 from tta_codegen.models.errors import ModelError
@@ -21,7 +27,7 @@ async def cmd_list_models(ls: TtaLanguageServer, *args: Any) -> list[dict[str, A
     with contextlib.suppress(ModelError):
         plan_ids = [m.id for m in router.plan("code_generation")]
     providers = ls.loaded.config.providers
-    return [
+    rows = [
         describe_model(
             m,
             providers,
@@ -30,3 +36,8 @@ async def cmd_list_models(ls: TtaLanguageServer, *args: Any) -> list[dict[str, A
         )
         for m in router.models
     ]
+    agent = agent_settings(ls)
+    if agent.enabled:
+        status = await agent_status(agent, cache=health_cache)
+        rows.append(list_models_entry(agent, status))
+    return rows
