@@ -100,6 +100,7 @@ async def test_progress_cancel_restores_and_answers_cancelled(
     fake.add(Reply.text("```python\n" + "z = 2\n" * 300 + "```\n", size=6, delay=0.02))
     uri = editor.open("p.py", original)
     token = "tok-1"
+    editor.client.progress_reports.setdefault(token, [])  # the client made this token
     task = asyncio.ensure_future(
         editor.execute(
             "tta.generate",
