@@ -3,12 +3,15 @@
 Owns the rules the contract sets for every generating command: the document must be
 open, the target must not overlap another live generation, progress is cancellable,
 and whatever happens (cancel, provider failure, editor refusal) the document ends up
-exactly as it was unless the generation completed.
+exactly as it was unless the generation completed. In review mode a completed
+generation is kept as a pending change (``lsp/review.py``) and every running one is
+registered there from its first moment, for its lens and ``tta.cancel``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -16,11 +19,13 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from tta_codegen.engine import GenerationRequest, GenerationResult, Status, language_for
+from tta_codegen.engine import Engine, GenerationRequest, GenerationResult, Status, language_for
+from tta_codegen.lsp.agent import dispatch_agent
 from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
 from tta_codegen.lsp.diagnostics import answer_diagnostics, publish, result_diagnostics
 from tta_codegen.lsp.edit_session import EditSessionError, StreamingEditSession
 from tta_codegen.lsp.params import GenerateParams, PositionParam, RefineParams
+from tta_codegen.lsp.review import PendingChange, lens_mode, new_id, open_document, registry
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -85,6 +90,11 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
         return _failed(ls.loaded.error_message())
     if not params.description.strip() and not params.template:
         raise JsonRpcInvalidParams("tta.generate: description is empty (say what to generate)")
+    # The agent takes multi-step tasks (or mode "agent") when enabled and healthy;
+    # otherwise it says why and the direct path below runs.
+    agent_answer = await dispatch_agent(ls, params)
+    if agent_answer is not None:
+        return agent_answer
     doc = ls.workspace.get_text_document(uri)
     request = GenerationRequest(
         kind="generate",
@@ -99,7 +109,7 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
         variables=params.variables,
         refine=params.refine,
     )
-    answer = await run_streaming(ls, uri, request, "Generating code")
+    answer = await run_streaming(ls, uri, request, "Generating code", command="tta.generate")
     if params.tests and answer["status"] == "completed":
         from tta_codegen.lsp.testgen import run_generate_tests_for
 
@@ -149,7 +159,9 @@ async def run_refine(ls: TtaLanguageServer, params: RefineParams) -> dict[str, A
         variables=params.variables,
         refine=params.refine,
     )
-    return await run_streaming(ls, uri, request, "Refining code", rewrite=True)
+    return await run_streaming(
+        ls, uri, request, "Refining code", rewrite=True, command="tta.refine"
+    )
 
 
 async def run_streaming(
@@ -159,27 +171,94 @@ async def run_streaming(
     title: str,
     *,
     rewrite: bool = False,
+    command: str = "tta.generate",
+    pending: PendingChange | None = None,
 ) -> dict[str, Any]:
-    overlap = _check_overlap(ls, uri, request.start, request.end)
+    """Stream one generation into ``[request.start, request.end)`` of the document.
+
+    With ``pending`` (Regenerate), the generation streams over that pending change's live
+    region instead, replacing only its text, and the same pending change is updated.
+    """
+    reviews = registry(ls)
+    start, end = (
+        (pending.start, pending.end) if pending is not None else (request.start, request.end)
+    )
+    overlap = _check_overlap(ls, uri, start, end) or reviews.overlap_message(
+        uri, start, end, ignore=pending.id if pending is not None else None
+    )
     if overlap:
         return _failed(overlap)
     task = asyncio.current_task()
     assert task is not None
     link_cancellation(ls, task)
-    engine = ls.engine
+    engine = ls.engine  # a config reload mid-generation must not switch engines under it
     if request.workspace_root is None and ls.workspace_root is not None:
         request.workspace_root = str(ls.workspace_root)
     session = StreamingEditSession(
-        ls, ls.tracker, uri, request.start, request.end, ls.loaded.config.streaming, rewrite=rewrite
+        ls, ls.tracker, uri, start, end, ls.loaded.config.streaming, rewrite=rewrite
     )
     session.bind(task)
     ls.sessions.append(session)
+    if pending is not None:
+        # The session owns the region while it streams; the pending change follows it again
+        # (from the session's final region) once the generation is over.
+        pending.busy = "regenerating"
+        reviews.untrack(ls, pending)
+    running = reviews.start_running(
+        ls,
+        uri,
+        task,
+        command,
+        request.model or ls.loaded.config.routing.default or "auto",
+        session=session,
+        pending_id=pending.id if pending is not None else None,
+    )
     progress = Progress(ls, task, title)
-    session.on_progress = lambda model, tokens: progress.report(f"{model} · {tokens} tokens")
+
+    def on_progress(model: str, tokens: int) -> None:
+        progress.report(f"{model} · {tokens} tokens")
+        reviews.progress(ls, running, model, tokens)
+
+    session.on_progress = on_progress
+    try:
+        return await _stream(ls, engine, uri, request, session, progress, command, pending)
+    finally:
+        reviews.end_running(ls, running)
+        if pending is not None:
+            _resume_pending(ls, pending, session)
+
+
+def _resume_pending(
+    ls: TtaLanguageServer, pending: PendingChange, session: StreamingEditSession
+) -> None:
+    """After a regeneration, successful or not, the pending change follows its region again."""
+    pending.busy = None
+    pending.start, pending.end = session.start, session.end
+    if session.user_edited_inside:
+        pending.edited_while_streaming = True
+    reviews = registry(ls)
+    if open_document(ls, pending.uri) is None:
+        # Closed while regenerating (the change was not listening then): closing accepts.
+        reviews.forget(ls, pending)
+    elif pending.id in reviews.pending:
+        reviews.track(ls, pending)
+        reviews.refresh(ls)
+
+
+async def _stream(
+    ls: TtaLanguageServer,
+    engine: Engine,
+    uri: str,
+    request: GenerationRequest,
+    session: StreamingEditSession,
+    progress: Progress,
+    command: str,
+    pending: PendingChange | None,
+) -> dict[str, Any]:
     result: GenerationResult | None = None
     try:
-        command = current_command.get()
-        token = command.work_done_token if command is not None else None
+        cmd = current_command.get()
+        token = cmd.work_done_token if cmd is not None else None
         await progress.begin(token, "choosing a model…")
         result = await engine.generate(request, session)
         if result.status == "completed":
@@ -192,6 +271,9 @@ async def run_streaming(
             answer["range"] = region_dict(region)
             if diags:
                 answer["diagnostics"] = answer_diagnostics(diags)
+            review = _keep_for_review(ls, uri, request, session, result, command, pending)
+            if review is not None:
+                answer["review"] = {"id": review.id, "range": region_dict(region)}
             return answer
         else:
             await _restore(session)
@@ -219,6 +301,64 @@ async def run_streaming(
     assert result is not None
     result.text = ""  # only a completed generation (answered above) has text
     return result.to_answer()
+
+
+def _keep_for_review(
+    ls: TtaLanguageServer,
+    uri: str,
+    request: GenerationRequest,
+    session: StreamingEditSession,
+    result: GenerationResult,
+    command: str,
+    pending: PendingChange | None,
+) -> PendingChange | None:
+    """In lens mode, leave the finished generation as a pending change (or update one)."""
+    generated = session.document().source[session.start : session.end]
+    if pending is not None:
+        # Regenerated: same change, same original; the region now holds the new text.
+        pending.generated = generated
+        pending.model = result.model
+        pending.edited_while_streaming = session.user_edited_inside
+        return pending
+    if not lens_mode(ls):
+        return None
+    change = PendingChange(
+        id=new_id(),
+        uri=uri,
+        start=session.start,
+        end=session.end,
+        original=session.original,
+        generated=generated,
+        command=command,
+        model=result.model,
+        request=request,
+        edited_while_streaming=session.user_edited_inside,
+    )
+    return registry(ls).add(ls, change)
+
+
+async def run_regenerate(
+    ls: TtaLanguageServer, pending: PendingChange, *, title: str = "Regenerating code"
+) -> dict[str, Any]:
+    """Rerun a pending change's request into its region, replacing only the pending text.
+
+    The model sees the same prompt as the first time: the document with the region's
+    original text in place (plus whatever the user changed elsewhere since).
+    """
+    doc = ls.workspace.get_text_document(pending.uri)
+    source = doc.source
+    text = source[: pending.start] + pending.original + source[pending.end :]
+    request = dataclasses.replace(
+        pending.request,
+        text=text,
+        start=pending.start,
+        end=pending.start + len(pending.original),
+    )
+    # A rewrite session diffs the new text against the pending text line by line, so
+    # lines the new attempt repeats are not sent again.
+    return await run_streaming(
+        ls, pending.uri, request, title, rewrite=True, command=pending.command, pending=pending
+    )
 
 
 async def _restore(session: StreamingEditSession) -> None:

@@ -4,6 +4,9 @@ The tests are generated in full, run as a gate against the real code (the editor
 version of it, saved or not) and refined until they pass, then written in one edit:
 appended to the test file, or creating it with a ``CreateFile`` operation. The test file
 need not be open, so nothing streams into it; a cancelled or failed run writes nothing.
+In review mode the written tests become a pending change (``lsp/review.py``): tracked
+through ``didChange`` if the test file is open, else checked against the file on disk
+until the editor opens it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,25 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 
 from tta_codegen.engine import BufferSink, GenerationResult
 from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
+from tta_codegen.lsp.edit_session import EditSessionError
 from tta_codegen.lsp.params import GenerateTestsParams
 from tta_codegen.lsp.positions import position_at
+from tta_codegen.lsp.review import (
+    PendingChange,
+    document_text,
+    lens_mode,
+    new_id,
+    open_document,
+    range_dict,
+    registry,
+    replace_untracked,
+    set_region_text,
+)
 from tta_codegen.request import GenerationRequest
 
 if TYPE_CHECKING:
@@ -105,11 +122,7 @@ async def _generate_tests(
         existing = await asyncio.to_thread(test_path.read_text, encoding="utf-8")
     else:
         existing = ""
-    separator = (
-        ""
-        if not existing or existing.endswith("\n\n")
-        else ("\n" if existing.endswith("\n") else "\n\n")
-    )
+    separator = _separator(existing)
     base = existing + separator
     module = module_name(rel)
     request = GenerationRequest(
@@ -154,8 +167,39 @@ async def _generate_tests(
         answer = result.to_answer()
         answer["text"] = ""
         return answer
-    new_text = separator + result.text
-    applied, reason = await _write(ls, test_uri, existing, new_text, open_doc, exists)
+    live = open_document(ls, test_uri) if lens_mode(ls) else None
+    pending: PendingChange | None = None
+    if live is not None:
+        # Review mode, test file open: one confirmed edit at its current end, so the
+        # pending change's region is exact even if the user typed there meanwhile.
+        current = live.source
+        separator = _separator(current)
+        new_text = separator + result.text
+        try:
+            start, end = await set_region_text(ls, test_uri, len(current), len(current), new_text)
+            applied, reason = True, None
+        except EditSessionError as exc:
+            applied, reason = False, str(exc)
+        if applied:
+            pending = _pending(ls, test_uri, request, result, separator, new_text, start, end)
+    else:
+        new_text = separator + result.text
+        applied, reason = await _write(ls, test_uri, existing, new_text, open_doc, exists)
+        if applied and lens_mode(ls):
+            start = len(existing)
+            pending = _pending(
+                ls,
+                test_uri,
+                request,
+                result,
+                separator,
+                new_text,
+                start,
+                start + len(new_text),
+                tracked=False,
+                after=existing + new_text,
+                created=not exists,
+            )
     progress.end("done" if applied else "failed")
     answer = result.to_answer()
     answer["uri"] = test_uri
@@ -163,7 +207,116 @@ async def _generate_tests(
     if not applied:
         answer["status"] = "failed"
         answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
+    if pending is not None:
+        answer["review"] = {"id": pending.id, "range": range_dict(pending.region(ls))}
     return answer
+
+
+def _separator(existing: str) -> str:
+    if not existing or existing.endswith("\n\n"):
+        return ""
+    return "\n" if existing.endswith("\n") else "\n\n"
+
+
+def _pending(
+    ls: TtaLanguageServer,
+    uri: str,
+    request: GenerationRequest,
+    result: GenerationResult,
+    separator: str,
+    text: str,
+    start: int,
+    end: int,
+    *,
+    tracked: bool = True,
+    after: str | None = None,
+    created: bool = False,
+) -> PendingChange:
+    """Keep the written tests for review; a file not open is tracked once it is opened."""
+    disk_range = None
+    if after is not None:
+        doc = TextDocument(uri, after, position_codec=ls.workspace.position_codec)
+        disk_range = types.Range(position_at(doc, start), position_at(doc, end))
+    change = PendingChange(
+        id=new_id(),
+        uri=uri,
+        start=start,
+        end=end,
+        original="",
+        generated=text,
+        command="tta.generateTests",
+        model=result.model,
+        request=request,
+        tracked=tracked,
+        created_file=created,
+        disk_range=disk_range,
+        prefix=separator,
+    )
+    reviews = registry(ls)
+    reviews.add(ls, change)
+    live = open_document(ls, uri)
+    if not tracked and live is not None and live.source[start:end] == text:
+        # The editor opened the file to apply the edit before it answered.
+        reviews.track(ls, change)
+    return change
+
+
+async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> dict[str, Any]:
+    """Rerun the same tests request; replace only the pending tests with the new ones."""
+    reviews = registry(ls)
+    task = asyncio.current_task()
+    assert task is not None
+    link_cancellation(ls, task)
+    progress = Progress(ls, task, "Regenerating tests")
+    sink = BufferSink()
+    sink.on_progress = lambda m, n: progress.report(f"{m} · {n} tokens")
+    run = reviews.start_running(
+        ls, change.uri, task, change.command, change.request.model or "auto", pending_id=change.id
+    )
+    change.busy = "regenerating"
+    reviews.refresh(ls)
+    command = current_command.get()
+    try:
+        await progress.begin(command.work_done_token if command else None, "choosing a model…")
+        try:
+            result = await ls.engine.generate(change.request, sink)
+        except asyncio.CancelledError:
+            progress.end("cancelled")
+            return GenerationResult(status="cancelled").to_answer()
+        if result.status != "completed":
+            progress.end("failed")
+            answer = result.to_answer()
+            answer["text"] = ""
+            return answer
+        new_text = change.prefix + result.text
+        if change.tracked:
+            try:
+                change.start, change.end = await set_region_text(
+                    ls, change.uri, change.start, change.end, new_text
+                )
+                applied, reason = True, None
+            except EditSessionError as exc:
+                applied, reason = False, str(exc)
+        else:
+            current = await document_text(ls, change.uri, to_fs_path(change.uri) or "")
+            if current is None or current[change.start : change.end] != change.generated:
+                applied, reason = False, "the test file changed since the tests were written"
+            else:
+                applied, reason = await replace_untracked(ls, change, new_text, current)
+        progress.end("done" if applied else "failed")
+        answer = result.to_answer()
+        answer["uri"] = change.uri
+        if not applied:
+            answer["status"] = "failed"
+            answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
+            return answer
+        change.generated, change.model = new_text, result.model
+        answer["review"] = {"id": change.id, "range": range_dict(change.region(ls))}
+        return answer
+    finally:
+        change.busy = None
+        reviews.end_running(ls, run)
+        reviews.refresh(ls)
 
 
 async def _write(
