@@ -10,6 +10,7 @@ code inserted, ``--out`` is created; without either the code goes to stdout.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -137,6 +138,19 @@ async def run_generation(
     "--refine/--no-refine", default=None, help="Run the quality-gate refinement loop or not."
 )
 @click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print a unified diff of what would change instead of writing (with --file/--out).",
+)
+@click.option(
+    "--yes",
+    "-y",
+    "assume_yes",
+    is_flag=True,
+    help="Write without asking (in a terminal, the default is to show the diff and ask).",
+)
+@click.option(
     "--context/--no-context",
     "use_context",
     default=None,
@@ -155,6 +169,8 @@ def generate(
     as_json: bool,
     refine: bool | None,
     use_context: bool | None,
+    show_diff: bool,
+    assume_yes: bool,
 ) -> None:
     """Generate code for DESCRIPTION and print it, write it (--out) or insert it (--file)."""
     err = Console(stderr=True)
@@ -166,6 +182,10 @@ def generate(
         raise click.UsageError("--line needs --file")
     if file_ is not None and out is not None:
         raise click.UsageError("use either --file (insert) or --out (new file), not both")
+    if show_diff and file_ is None and out is None:
+        raise click.UsageError("--diff needs --file or --out")
+    if show_diff and assume_yes:
+        raise click.UsageError("use either --diff (show, don't write) or --yes (write), not both")
     if force and out is None:
         raise click.UsageError("--force only applies to --out")
     variables = parse_vars(var)
@@ -222,7 +242,22 @@ def generate(
 
     code = EXIT_OK
     written: str | None = None
-    if result.status == "completed":
+    target = file_ if file_ is not None else out
+    if result.status == "completed" and target is not None and not as_json:
+        before = text if file_ is not None else ""
+        after = insert_code(before, offset, result.text) if file_ is not None else result.text
+        patch = unified_diff(str(target), before, after, new_file=file_ is None)
+        if show_diff:
+            click.echo(patch, nl=False)
+            err.print(_summary(result, sink, None), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(EXIT_OK)
+        if not assume_yes and _interactive():
+            # Review before keep: show what would change and ask; nothing is written on "no".
+            err.print(patch, markup=False, highlight=False, end="")
+            if not click.confirm(f"Write {target}?", default=False, err=True):
+                err.print("nothing written", markup=False)
+                sys.exit(EXIT_OK)
+    if result.status == "completed" and not show_diff:
         try:
             if file_ is not None:
                 if read_text(file_) != text:
@@ -252,6 +287,22 @@ def generate(
     summary = _summary(result, sink, written)
     err.print(summary, markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def unified_diff(path: str, before: str, after: str, *, new_file: bool = False) -> str:
+    old = "/dev/null" if new_file else f"a/{path}"
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=old,
+            tofile=f"b/{path}",
+        )
+    )
 
 
 def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:

@@ -1,0 +1,89 @@
+"""The CLI's review step: --diff shows without writing, --yes writes, a terminal asks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.cli.conftest import RunCli, cli_env
+from tests.cli.test_generate import CODE, REPLY, use_fake
+from tests.fakes.provider import FakeProvider
+
+
+async def test_diff_prints_a_patch_and_writes_nothing(
+    ws: Path, fake: FakeProvider, cli: RunCli
+) -> None:
+    use_fake(ws, fake)
+    fake.add(REPLY)
+    target = ws / "mod.py"
+    target.write_text("import os\n")
+    r = await cli("generate", "add", "--file", "mod.py", "--diff", "--no-context")
+    assert r.code == 0, r.stderr
+    assert target.read_text() == "import os\n"
+    assert r.stdout.startswith("--- a/mod.py\n+++ b/mod.py\n")
+    assert "+def add(a, b):\n+    return a + b\n" in r.stdout and " import os\n" in r.stdout
+    r = await cli("generate", "add", "--out", "new.py", "--diff")
+    assert r.code == 0 and not (ws / "new.py").exists()
+    assert r.stdout.startswith("--- /dev/null\n+++ b/new.py\n")
+
+
+async def test_yes_writes_and_bad_combination_is_a_usage_error(
+    ws: Path, fake: FakeProvider, cli: RunCli
+) -> None:
+    use_fake(ws, fake)
+    fake.add(REPLY)
+    r = await cli("generate", "add", "--out", "y.py", "--yes")
+    assert r.code == 0 and (ws / "y.py").read_text() == CODE
+    r = await cli("generate", "add", "--out", "z.py", "--yes", "--diff")
+    assert r.code == 2
+    r = await cli("generate", "add", "--diff")
+    assert r.code == 2 and "--diff needs" in r.stderr
+
+
+def _run_in_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], answer: bytes
+) -> tuple[int, str]:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tta_codegen", *args],
+        cwd=cwd, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            seen += os.read(master, 4096)
+        except OSError:
+            break
+    os.write(master, answer)
+    proc.wait(60)
+    try:
+        while chunk := os.read(master, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(master)
+    return proc.returncode, seen.decode(errors="replace")
+
+
+async def test_terminal_shows_the_diff_and_asks(
+    ws: Path, fake: FakeProvider, tmp_path: Path
+) -> None:
+    use_fake(ws, fake)
+    fake.add(REPLY)
+    target = ws / "mod.py"
+    target.write_text("import os\n")
+    env = cli_env(tmp_path / "home")
+    args = ["generate", "add", "--file", "mod.py", "--no-context"]
+    code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"n\n")
+    assert code == 0 and "+def add(a, b):" in screen and "Write mod.py?" in screen
+    assert target.read_text() == "import os\n"  # "no" writes nothing
+    code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"y\n")
+    assert code == 0
+    assert target.read_text() == "import os\n" + CODE
