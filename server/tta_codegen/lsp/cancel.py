@@ -24,6 +24,8 @@ current_command: contextvars.ContextVar[types.ExecuteCommandParams | None] = con
     "tta_current_command", default=None
 )
 
+_BACKGROUND: set[asyncio.Future[None]] = set()
+
 AnyFuture = asyncio.Future[Any] | ThreadFuture[Any]
 
 
@@ -56,17 +58,36 @@ class Progress:
         self.token: str | int | None = None
         self._last = 0.0
         self._last_message = ""
+        self._ended = False
 
     async def begin(self, client_token: str | int | None, message: str) -> None:
-        token = client_token
-        if token is None:
-            if not _client_supports_progress(self.ls):
-                return
-            token = str(uuid.uuid4())
-            try:
-                await self.ls.work_done_progress.create_async(token)
-            except Exception:  # the client refused: carry on without progress
-                return
+        """Show the progress; never delays the work it reports on.
+
+        A token the client sent is used at once. Otherwise the server must ask the client
+        to create one, a round trip: that happens in the background while the generation
+        starts, and the progress appears when the client has answered.
+        """
+        if client_token is not None:
+            self._start(client_token, message)
+            return
+        if not _client_supports_progress(self.ls):
+            return
+        creating = asyncio.ensure_future(self._create_then_start(message))
+        _BACKGROUND.add(creating)
+        creating.add_done_callback(_BACKGROUND.discard)
+
+    async def _create_then_start(self, message: str) -> None:
+        token = str(uuid.uuid4())
+        try:
+            await self.ls.work_done_progress.create_async(token)
+        except Exception:  # the client refused: carry on without progress
+            return
+        if self._ended:
+            self.ls.work_done_progress.tokens.pop(token, None)
+            return
+        self._start(token, self._last_message or message)
+
+    def _start(self, token: str | int, message: str) -> None:
         self.token = token
         self.ls.work_done_progress.begin(
             token,
@@ -77,7 +98,10 @@ class Progress:
             _watch(fut, self.task)
 
     def report(self, message: str, *, force: bool = False) -> None:
-        if self.token is None or message == self._last_message:
+        if self.token is None:
+            self._last_message = message  # shown as soon as the progress exists
+            return
+        if message == self._last_message:
             return
         now = time.perf_counter()
         if not force and now - self._last < 0.1:
@@ -88,6 +112,7 @@ class Progress:
         )
 
     def end(self, message: str) -> None:
+        self._ended = True
         if self.token is None:
             return
         self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
