@@ -148,9 +148,18 @@ class Engine:
         return await self.context.gather(request, self.config)
 
     async def build_messages(self, request: GenerationRequest) -> list[ChatMessage]:
+        return (await self.prepare(request))[0]
+
+    async def prepare(self, request: GenerationRequest) -> tuple[list[ChatMessage], str]:
+        """The messages and the task type (for model selection) of a request."""
         context = await self.gather_context(request)
-        # Rendering reads template files: keep it off the event loop.
-        return await asyncio.to_thread(self.prompts.build, request, context)
+
+        def render() -> tuple[list[ChatMessage], str]:
+            return self.prompts.build(request, context), self.prompts.task_type(request)
+
+        # Rendering reads template files: off the event loop, in one hop (it is on the
+        # path to the first token).
+        return await asyncio.to_thread(render)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
         """Generate, check against the gates, and refine until they pass (or the limit).
@@ -162,8 +171,7 @@ class Engine:
         result = GenerationResult(status="failed", iterations=0)
         try:
             try:
-                messages = await self.build_messages(request)
-                task_type = await asyncio.to_thread(self.prompts.task_type, request)
+                messages, task_type = await self.prepare(request)
             except PromptError as exc:
                 result.error, result.error_kind = str(exc), "prompt"
                 return result
