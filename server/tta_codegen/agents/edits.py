@@ -14,6 +14,7 @@ import posixpath
 from pathlib import Path, PurePosixPath
 
 from tta_codegen.agents.events import EditOp, InsertText, ReplaceText, WriteFile
+from tta_codegen.textdiff import minimal_replacement
 
 
 class AgentEditError(Exception):
@@ -64,7 +65,7 @@ def replacement(text: str | None, op: EditOp, name: str) -> tuple[int, int, str]
     ``text`` is None for a file that does not exist yet; only a write may create one.
     """
     if isinstance(op, WriteFile):
-        return _minimal(text or "", op.content)
+        return minimal_replacement(text or "", op.content)
     if text is None:
         raise AgentEditError(f"the agent edited {name}, which does not exist in the workspace")
     if isinstance(op, ReplaceText):
@@ -81,7 +82,7 @@ def replacement(text: str | None, op: EditOp, name: str) -> tuple[int, int, str]
                 f"the agent's edit of {name} replaces text found {count} times: ambiguous"
             )
         at = text.index(op.old)
-        return _minimal(text, text[:at] + op.new + text[at + len(op.old) :])
+        return minimal_replacement(text, text[:at] + op.new + text[at + len(op.old) :])
     if isinstance(op, InsertText):
         lines = text.split("\n")
         if not 0 <= op.line <= len(lines):
@@ -93,20 +94,8 @@ def replacement(text: str | None, op: EditOp, name: str) -> tuple[int, int, str]
         else:
             at = sum(len(line) + 1 for line in lines[: op.line])
             new = text[:at] + op.text + "\n" + text[at:]
-        return _minimal(text, new)
+        return minimal_replacement(text, new)
     raise AgentEditError(f"unknown edit operation {op!r}")  # pragma: no cover
-
-
-def _minimal(old: str, new: str) -> tuple[int, int, str]:
-    """Trim the common prefix and suffix: the smallest replacement turning old into new."""
-    n = min(len(old), len(new))
-    pre = 0
-    while pre < n and old[pre] == new[pre]:
-        pre += 1
-    suf = 0
-    while suf < n - pre and old[len(old) - 1 - suf] == new[len(new) - 1 - suf]:
-        suf += 1
-    return pre, len(old) - suf, new[pre : len(new) - suf]
 
 
 __all__ = ["AgentEditError", "replacement", "sandbox_relative", "workspace_file"]

@@ -15,6 +15,8 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from tta_codegen.textdiff import minimal_replacement
+
 
 @dataclass(frozen=True)
 class TextChange:
@@ -35,18 +37,6 @@ class ChangeListener(Protocol):
     def on_change(self, change: TextChange) -> None: ...
 
     def on_close(self) -> None: ...
-
-
-def _diff_range(old: str, new: str) -> tuple[int, int, str]:
-    """The single replacement that turns ``old`` into ``new`` (for full-sync clients)."""
-    n = min(len(old), len(new))
-    pre = 0
-    while pre < n and old[pre] == new[pre]:
-        pre += 1
-    suf = 0
-    while suf < n - pre and old[len(old) - 1 - suf] == new[len(new) - 1 - suf]:
-        suf += 1
-    return pre, len(old) - suf, new[pre : len(new) - suf]
 
 
 class DocumentTracker:
@@ -88,7 +78,7 @@ class DocumentTracker:
             text = change.text
         else:
             apply(identifier, change)
-            start, end, text = _diff_range(before, doc.source)
+            start, end, text = minimal_replacement(before, doc.source)
         event = TextChange(min(start, end), max(start, end), text, identifier.version, doc.source)
         for listener in listeners:
             listener.on_change(event)

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.workspace import TextDocument
 
 from tta_codegen.engine import Engine, GenerationRequest, GenerationResult, Status, language_for
 from tta_codegen.lsp.agent import dispatch_agent
@@ -34,7 +35,11 @@ log = logging.getLogger(__name__)
 
 
 def _offset(ls: TtaLanguageServer, uri: str, pos: PositionParam, what: str) -> int:
-    doc = ls.workspace.get_text_document(uri)
+    return offset_in(ls.workspace.get_text_document(uri), pos, what)
+
+
+def offset_in(doc: TextDocument, pos: PositionParam, what: str) -> int:
+    """A client position as an offset, refused with a clear message when it is not in ``doc``."""
     lines = doc.lines
     if pos.line > len(lines) or (pos.line == len(lines) and pos.character > 0):
         raise JsonRpcInvalidParams(
@@ -95,26 +100,30 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
     agent_answer = await dispatch_agent(ls, params)
     if agent_answer is not None:
         return agent_answer
-    doc = ls.workspace.get_text_document(uri)
-    request = GenerationRequest(
-        kind="generate",
-        path=doc.path,
-        language=language_for(doc.path, doc.language_id),
-        text=doc.source,
-        start=start,
-        end=start,
-        description=params.description,
-        model=params.model,
-        template=params.template,
-        variables=params.variables,
-        refine=params.refine,
-    )
+    request = generate_request(ls.workspace.get_text_document(uri), start, params)
     answer = await run_streaming(ls, uri, request, "Generating code", command="tta.generate")
     if params.tests and answer["status"] == "completed":
         from tta_codegen.lsp.testgen import run_generate_tests_for
 
         answer["tests"] = await run_generate_tests_for(ls, uri, answer, params.model)
     return answer
+
+
+def generate_request(doc: TextDocument, offset: int, params: GenerateParams) -> GenerationRequest:
+    """What ``tta.generate`` (and ``tta.explainContext``, which shows its context) asks for."""
+    return GenerationRequest(
+        kind="generate",
+        path=doc.path,
+        language=language_for(doc.path, doc.language_id),
+        text=doc.source,
+        start=offset,
+        end=offset,
+        description=params.description,
+        model=params.model,
+        template=params.template,
+        variables=params.variables,
+        refine=params.refine,
+    )
 
 
 def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:

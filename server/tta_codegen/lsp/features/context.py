@@ -22,9 +22,10 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from tta_codegen.context.provider import WorkspaceContext
+from tta_codegen.lsp.generation import generate_request, offset_in
 from tta_codegen.lsp.params import GenerateParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
-from tta_codegen.request import GenerationRequest, language_for
+from tta_codegen.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -203,25 +204,10 @@ async def _request_for(ls: TtaLanguageServer, params: GenerateParams) -> Generat
                 f"tta.explainContext: cannot read {path}: {exc.strerror}; open it first"
             ) from exc
         doc = TextDocument(uri, text)
-    lines = doc.lines
-    pos = params.position
-    if pos.line > len(lines) or (pos.line == len(lines) and pos.character > 0):
-        raise JsonRpcInvalidParams(
-            f"position {pos.line}:{pos.character} is outside the document ({len(lines)} lines)"
-        )
-    offset = doc.offset_at_position(types.Position(line=pos.line, character=pos.character))
-    return GenerationRequest(
-        kind="tests" if params.tests else "generate",
-        path=doc.path,
-        language=language_for(doc.path, doc.language_id),
-        text=doc.source,
-        start=offset,
-        end=offset,
-        description=params.description,
-        model=params.model,
-        template=params.template,
-        variables=params.variables,
-    )
+    request = generate_request(doc, offset_in(doc, params.position, "position"), params)
+    if params.tests:
+        request.kind = "tests"
+    return request
 
 
 @server.command("tta.explainContext")
