@@ -37,6 +37,12 @@ function M.check()
     health.info('no settings in setup(): the server reads tta-codegen.toml and ~/.config/tta-codegen/config.toml')
   end
 
+  if config.codelens then
+    health.ok('code lenses on: review mode shows Accept | Discard | Diff | Regenerate (run with vim.lsp.codelens.run())')
+  else
+    health.info('code lenses off (setup({ codelens = false })): use :TTAAccept / :TTADiscard / :TTADiff')
+  end
+
   local clients = vim.tbl_filter(function(c)
     return c.name == config.name
   end, vim.lsp.get_clients())

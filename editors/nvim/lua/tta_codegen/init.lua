@@ -4,7 +4,8 @@
 --- for the configured filetypes with the user's settings, the user commands that call its
 --- `workspace/executeCommand` commands with positions in the negotiated encoding, progress
 --- display, cancel, and reporting each command's answer. Code actions need nothing here:
---- they show up in `vim.lsp.buf.code_action()` because the server offers them.
+--- they show up in `vim.lsp.buf.code_action()` because the server offers them. Review mode
+--- (code lenses, accept/discard/diff/regenerate) lives in `tta_codegen.review`.
 ---
 --- The server streams code into the buffer as versioned `workspace/applyEdit`s and waits for
 --- the `didChange` echo of each one (Neovim drops stale edits yet answers `applied: true`),
@@ -51,6 +52,12 @@ local defaults = {
   --- Join one generation's streamed edits into one undo step (when the user did not edit
   --- the buffer in between).
   undojoin = true,
+  --- Show the server's code lenses (review mode: Accept | Discard | Diff | Regenerate on a
+  --- pending change, Generating… | Cancel while one streams) and keep them fresh.
+  codelens = true,
+  --- How Diff shows a pending change: 'split' (the original in a scratch split, diff mode
+  --- against the buffer) or 'float' (the unified diff in a floating window).
+  diff = 'split',
   --- Passed through to the client config.
   on_attach = nil,
   capabilities = nil,
@@ -59,8 +66,17 @@ local defaults = {
 ---@type tta_codegen.Config
 M.config = vim.deepcopy(defaults)
 
-local GENERATING = { ['tta.generate'] = true, ['tta.refine'] = true, ['tta.generateTests'] = true }
+local GENERATING = {
+  ['tta.generate'] = true,
+  ['tta.refine'] = true,
+  ['tta.generateTests'] = true,
+  ['tta.regenerate'] = true,
+}
 local CANCELLED = -32800
+
+local function review()
+  return require('tta_codegen.review')
+end
 
 local jobs = {} ---@type table<string, table> progress token -> job
 local counter = 0
@@ -91,6 +107,7 @@ end
 local function is_ours(client)
   return client ~= nil and (client.name == M.config.name or supports(client, 'tta.generate'))
 end
+M.is_ours = is_ours
 
 --- The tta-codegen client attached to `bufnr`, or nil and why not.
 function M.get_client(bufnr)
@@ -198,7 +215,7 @@ local function summary(result)
     parts[#parts + 1] = ('$%.4f'):format(result.cost_usd)
   end
   if type(result.review) == 'table' then
-    parts[#parts + 1] = 'pending review: accept or discard it with its code lens (vim.lsp.codelens.run())'
+    parts[#parts + 1] = 'pending review: Accept or Discard it with its code lens (vim.lsp.codelens.run()) or :TTAAccept / :TTADiscard'
   end
   return table.concat(parts, ', ')
 end
@@ -255,10 +272,12 @@ local function finish(job, err, result)
     if GENERATING[job.command] then
       notify(job.title .. ' cancelled; the buffer is as it was', vim.log.levels.WARN)
     end
-  elseif GENERATING[job.command] then
+  elseif GENERATING[job.command] and status == 'completed' then
     notify(('%s done: %s'):format(job.title, summary(result)))
   end
-  if status == 'completed' and job.on_result then
+  -- Any answer but a failure or a cancel goes to the caller (review commands answer
+  -- `accepted`, `discarded`, `refused`).
+  if status ~= 'failed' and status ~= 'cancelled' and job.on_result then
     job.on_result(result)
   end
   vim.api.nvim_exec_autocmds('User', {
@@ -450,7 +469,11 @@ function M.lsp_config()
     handlers = {
       ['workspace/applyEdit'] = apply_edit,
       ['workspace/executeCommand'] = on_execute_command,
+      -- Neovim 0.11 has no handler for it (nor advertises it): see tta_codegen.review.
+      ['workspace/codeLens/refresh'] = review().on_refresh,
     },
+    -- Lens commands whose answer needs a UI (diff view, "Discard anyway"): tta_codegen.review.
+    commands = review().commands(),
     flags = c.debounce_text_changes and { debounce_text_changes = c.debounce_text_changes } or nil,
     -- Neovim applies versioned TextDocumentEdits but does not say so. Without versions the
     -- server must send plain `changes`, and an edit computed before the user's latest
@@ -459,7 +482,8 @@ function M.lsp_config()
     capabilities = vim.tbl_deep_extend(
       'force',
       c.capabilities or {},
-      { workspace = { workspaceEdit = { documentChanges = true } } }
+      { workspace = { workspaceEdit = { documentChanges = true } } },
+      c.codelens and review().capabilities() or {}
     ),
     on_attach = c.on_attach,
   }
@@ -787,6 +811,7 @@ function M.setup(opts)
   if M.config.commands then
     create_commands()
   end
+  review().setup(group)
 end
 
 return M

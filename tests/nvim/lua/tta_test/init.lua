@@ -217,6 +217,111 @@ function T.log_conversation(on_did_change)
   })
 end
 
+-- -- review mode (code lenses) ------------------------------------------------------------
+
+--- The lenses Neovim holds for `bufnr` (what vim.lsp.codelens.run() chooses from).
+function T.lenses(bufnr)
+  local out = {}
+  for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+    local cmd = lens.command or {}
+    out[#out + 1] = {
+      line = lens.range.start.line,
+      title = cmd.title,
+      command = cmd.command,
+      id = type(cmd.arguments) == 'table' and type(cmd.arguments[1]) == 'table' and cmd.arguments[1].id or nil,
+    }
+  end
+  return out -- in the server's order
+end
+
+function T.titles(lenses)
+  return vim.tbl_map(function(l)
+    return l.title
+  end, lenses)
+end
+
+--- Wait until the buffer's lenses satisfy `predicate(lenses)`; return them.
+function T.wait_lenses(bufnr, predicate, what, ms)
+  local lenses
+  T.wait(ms or 20000, function()
+    lenses = T.lenses(bufnr)
+    return predicate(lenses)
+  end, what)
+  return lenses
+end
+
+function T.has_title(lenses, pattern)
+  for _, l in ipairs(lenses) do
+    if type(l.title) == 'string' and l.title:find(pattern) then
+      return l
+    end
+  end
+end
+
+--- The lens text Neovim draws (virtual text in the codelens namespace): `{ [line] = text }`.
+function T.lens_virt_text(bufnr, client)
+  local ns = vim.lsp.codelens.__namespaces[client.id]
+  local out = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })) do
+    local parts = {}
+    for _, chunk in ipairs(m[4].virt_text or {}) do
+      parts[#parts + 1] = chunk[1]
+    end
+    out[tostring(m[2])] = table.concat(parts)
+  end
+  return out
+end
+
+--- Count the server's workspace/codeLens/refresh requests (in T.result.lens_refreshes).
+function T.count_lens_refreshes(client)
+  T.result.lens_refreshes = 0
+  local method = 'workspace/codeLens/refresh'
+  local handler = client.handlers[method]
+  client.handlers[method] = function(...)
+    T.result.lens_refreshes = T.result.lens_refreshes + 1
+    return handler(...)
+  end
+end
+
+-- vim.ui.select answers: T.choose({ 'Discard', 'Discard anyway' }) picks those titles in
+-- turn; with none queued the user cancels. Every prompt is kept in T.result.selects.
+local choices = {}
+T.result.selects = {}
+vim.ui.select = function(items, opts, on_choice)
+  local format = opts.format_item or tostring
+  local titles = vim.tbl_map(format, items)
+  local want = table.remove(choices, 1)
+  T.result.selects[#T.result.selects + 1] = { prompt = opts.prompt, items = titles, chose = want }
+  for i, title in ipairs(titles) do
+    if title == want then
+      return on_choice(items[i], i)
+    end
+  end
+  on_choice(nil, nil)
+end
+
+function T.choose(titles)
+  vim.list_extend(choices, titles)
+end
+
+--- Put the cursor on the line of the lens titled `title` and run it with
+--- vim.ui.select answering `title` (then `then_choose`, if given).
+function T.run_lens(bufnr, title, then_choose)
+  local lens = assert(T.has_title(T.lenses(bufnr), '^' .. vim.pesc(title) .. '$'), 'no lens ' .. title)
+  vim.api.nvim_win_set_cursor(0, { lens.line + 1, 0 })
+  local runnable = vim.tbl_filter(function(l)
+    return l.line == lens.line and l.command ~= nil and l.command ~= ''
+  end, T.lenses(bufnr))
+  if #runnable > 1 then -- else run() runs the one lens without asking
+    T.choose({ title })
+  end
+  if then_choose then
+    T.choose(then_choose)
+  end
+  vim.lsp.codelens.run()
+  return lens
+end
+
 local function write_result()
   local f = assert(io.open(T.params.result_path, 'w'))
   f:write(vim.json.encode(T.result))
