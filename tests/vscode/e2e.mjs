@@ -12,6 +12,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const { URL, WS, PW, CHROMIUM, KEY, SHOTS } = process.env;
+// review.py as it is on disk after the user typed a line, before any generation.
+const REVIEW_BEFORE = process.env.REVIEW_BEFORE ?? 'x = 1\ny = 2\n';
 const { chromium } = createRequire(path.join(PW, 'x.js'))('playwright-core');
 
 const report = { steps: [], errors: [] };
@@ -204,6 +206,106 @@ try {
     return text === original ? text : undefined;
   }, 20000, 'cancel.py restored on disk').catch(() => readDisk('cancel.py'));
   report.cancelDom = await editorText();
+
+  // ---- Review: lenses, the diff view, Discard, one undo step, a refused Discard -------
+  const reviewEditor = page.locator('.editor-instance .monaco-editor .view-lines').first();
+  const lensRow = (text) => page.locator('.editor-instance .codelens-decoration', { hasText: text }).first();
+  const clickLens = async (title) => {
+    const row = lensRow(title);
+    await row.waitFor({ timeout: 60000 });
+    await row.locator('a', { hasText: title }).first().click();
+  };
+  // The palette row was clicked right above the tabs: move the pointer off them so no
+  // tab tooltip (with the test's temporary path) is in the picture.
+  async function noHover() {
+    await page.mouse.move(800, 500, { steps: 5 });
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+  }
+  async function editorShot(name) {
+    if (!SHOTS) return;
+    await noHover();
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.locator('.part.editor').first().screenshot({ path: path.join(SHOTS, name) });
+  }
+  async function saveAndRead(name, expected) {
+    await reviewEditor.click();
+    await page.keyboard.press('Control+S');
+    return waitFor(() => (readDisk(name) === expected ? expected : undefined), 20000, `${name} saved as expected`)
+      .catch(() => readDisk(name));
+  }
+
+  step('review: generate into review.py after typing a line');
+  await palette('Notifications: Clear All Notifications');
+  await openFile('review.py');
+  await page.keyboard.type('y = 2');
+  await page.keyboard.press('Enter');
+  const typed = (await editorText()).includes('y = 2');
+  report.reviewTyped = typed;
+  await palette('TTA Codegen: Generate Code…');
+  await answer('three small helpers');
+  await lensRow('Discard').waitFor({ timeout: 90000 });
+  report.reviewLenses = (await lensRow('Discard').innerText()).replace(/\s+/g, ' ').trim();
+  await editorShot('review-vscode-lenses.png');
+
+  step('review: the Diff lens opens a diff editor');
+  await clickLens('Diff');
+  const diffTab = page.locator('.tabs-container .tab', { hasText: 'original ↔ generated' }).first();
+  await diffTab.waitFor({ timeout: 30000 });
+  await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 30000 });
+  report.diffTab = ((await diffTab.getAttribute('aria-label')) || (await diffTab.innerText())).trim();
+  // Let the diff computation paint its inserted-line decorations before the screenshot.
+  await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first()
+    .waitFor({ timeout: 15000 }).catch(() => undefined);
+  await editorShot('review-vscode-diff.png');
+  // Close the diff editor (its tab's close button): its hidden editors would otherwise
+  // sit first in the DOM where the next steps look for the text editor.
+  await diffTab.hover();
+  await diffTab.locator('.tab-actions .action-label').first().click();
+  await diffTab.waitFor({ state: 'detached', timeout: 15000 });
+
+  step('review: Discard restores the original');
+  await openFile('review.py');
+  await clickLens('Discard');
+  await lensRow('Discard').waitFor({ state: 'detached', timeout: 30000 });
+  report.discardDisk = await saveAndRead('review.py', REVIEW_BEFORE);
+
+  step('review: one Ctrl+Z undoes a whole generation');
+  await page.keyboard.press('Control+End');
+  await palette('TTA Codegen: Generate Code…');
+  await answer('three small helpers');
+  await lensRow('Discard').waitFor({ timeout: 90000 });
+  report.regeneratedDom = await editorText();
+  // Save the generated text first, so that the check below sees a new save, not the old file.
+  await reviewEditor.click();
+  await page.keyboard.press('Control+S');
+  report.generatedDisk = await waitFor(() => {
+    const text = readDisk('review.py');
+    return text.includes('def three') ? text : undefined;
+  }, 20000, 'the generated text saved');
+  await page.keyboard.press('Control+Z');
+  report.undoDisk = await saveAndRead('review.py', REVIEW_BEFORE);
+
+  step('review: Discard Change (palette) after an edit inside is refused, "Discard anyway" goes ahead');
+  await palette('TTA Codegen: Discard Change');
+  const refused = toasts.filter({ hasText: 'Discard anyway' }).first();
+  await refused.waitFor({ timeout: 30000 });
+  report.refusedText = (await refused.innerText()).replace(/\s+/g, ' ').trim();
+  if (SHOTS) {
+    // The editor and the toast below it, once the toast has finished sliding in.
+    await refused.locator('.monaco-button', { hasText: 'Discard anyway' }).first().waitFor();
+    await page.mouse.move(800, 300, { steps: 5 });
+    await page.waitForTimeout(800);
+    const box = await page.locator('.part.editor').first().boundingBox();
+    const size = page.viewportSize();
+    await page.screenshot({
+      path: path.join(SHOTS, 'review-vscode-refused.png'),
+      clip: { x: box.x, y: box.y, width: box.width, height: size.height - box.y },
+    });
+  }
+  await refused.locator('.monaco-button', { hasText: 'Discard anyway' }).first().click();
+  await lensRow('Discard').waitFor({ state: 'detached', timeout: 30000 });
+  report.forcedDisk = await saveAndRead('review.py', REVIEW_BEFORE);
 } catch (error) {
   report.failure = String(error && error.stack ? error.stack : error);
   if (page) await shot(page, 'failure.png').catch(() => undefined);

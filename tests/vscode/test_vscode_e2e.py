@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +45,20 @@ ADD = "def add(a, b):\n    return a + b\n"
 GEN_ORIGINAL = "import math\n\n"
 REFINED = "def add(a: int, b: int) -> int:\n    return a + b\n"
 CANCEL_ORIGINAL = "def keep():\n    pass\n"
+REVIEW_ORIGINAL = "x = 1\n"
+REVIEW_BEFORE = "x = 1\ny = 2\n"  # after the user typed a line, before any generation
+HELPERS = [
+    "def one():\n",
+    "    return 1\n",
+    "\n",
+    "\n",
+    "def two():\n",
+    "    return 2\n",
+    "\n",
+    "\n",
+    "def three():\n",
+    "    return 3\n",
+]
 
 RULES = [
     {
@@ -69,6 +84,11 @@ RULES = [
             ],
             "delay": 0.05,
         },
+    },
+    {
+        # One line per chunk, slow enough that each line is its own streamed edit.
+        "match": "three small helpers",
+        "reply": {"chunks": ["```python\n", *HELPERS, "```\n"], "delay": 0.1},
     },
     {
         # Long and slow enough to be cancelled mid-stream (about 60 s if left alone).
@@ -97,6 +117,8 @@ WORKBENCH_SETTINGS = {
     "chat.disableAIFeatures": True,
     "workbench.secondarySideBar.defaultVisibility": "hidden",
     "workbench.colorTheme": "Default Light Modern",
+    # The review diff is shown side by side even in the test's small window.
+    "diffEditor.useInlineViewWhenSpaceIsLimited": False,
 }
 
 
@@ -190,6 +212,7 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
     ws.mkdir()
     (ws / "gen.py").write_text(GEN_ORIGINAL, encoding="utf-8")
     (ws / "cancel.py").write_text(CANCEL_ORIGINAL, encoding="utf-8")
+    (ws / "review.py").write_text(REVIEW_ORIGINAL, encoding="utf-8")
     user_data, extensions = tmp_path / "ud", tmp_path / "ext"
     (user_data / "User").mkdir(parents=True)
     settings = {
@@ -254,6 +277,7 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
             env={
                 **os.environ, "URL": url, "WS": str(ws), "PW": str(PLAYWRIGHT),
                 "CHROMIUM": str(shutil.which("chromium")), "KEY": KEY, "SHOTS": shots,
+                "REVIEW_BEFORE": REVIEW_BEFORE,
             },
             capture_output=True, text=True, timeout=420, check=False,
         )  # fmt: skip
@@ -270,7 +294,16 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
         # The status bar named the default model (from tta.listModels).
         assert "fake-a" in report["statusBar"], context
         palette = " ".join(report["paletteRows"])
-        for title in ("Generate Code…", "Generate Tests", "Pick Prompt Template…", "Set API Key…"):
+        for title in (
+            "Generate Code…",
+            "Generate Tests",
+            "Pick Prompt Template…",
+            "Set API Key…",
+            "Accept Change",
+            "Discard Change",
+            "Show Change Diff",
+            "Regenerate Change",
+        ):
             assert f"TTA Codegen: {title}" in palette, context
         # With a selection, the editor's context menu offers the selection commands.
         assert {"Refine Selection…", "Generate Tests"} <= set(report["contextMenu"]), context
@@ -303,6 +336,33 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
         assert (ws / "cancel.py").read_text(encoding="utf-8") == CANCEL_ORIGINAL, context
         # The progress notification showed the server's work-done progress.
         assert "fake-a" in report["progressText"], context
+
+        # Review. The pending change had its four lenses.
+        assert report["reviewTyped"], context
+        for title in ("Accept", "Discard", "Diff", "Regenerate"):
+            assert title in report["reviewLenses"], context
+        # Diff opened a diff editor titled for the file.
+        assert "review.py (original ↔ generated)" in report["diffTab"], context
+        # Discard: the file on disk is byte for byte what it was before the generation.
+        assert report["discardDisk"] == REVIEW_BEFORE, context
+        # One Ctrl+Z after a generation streamed in several edits restores the text before
+        # it: not one line less (the stop before) and not one line more (no stops between).
+        assert "def three():" in report["regeneratedDom"], context
+        assert report["generatedDisk"] == REVIEW_BEFORE + "".join(HELPERS), context
+        assert report["undoDisk"] == REVIEW_BEFORE, context
+        grouped = [
+            int(n)
+            for n in re.findall(
+                r"tta\.generate: (\d+) streamed edit\(s\) applied as one undo step", logs
+            )
+        ]
+        assert grouped and max(grouped) >= 3, logs[-4000:]
+        # After the undo the region no longer holds the generated text: Discard Change
+        # (palette, the change found at the cursor via tta.listPending) is refused with
+        # the server's message, and its "Discard anyway" button goes ahead.
+        assert "You edited inside the generated code" in report["refusedText"], context
+        assert report["forcedDisk"] == REVIEW_BEFORE, context
+        assert (ws / "review.py").read_text(encoding="utf-8") == REVIEW_BEFORE, context
     finally:
         # code-server, its extension hosts, our language server, file watchers.
         for sig in (signal.SIGTERM, signal.SIGKILL):

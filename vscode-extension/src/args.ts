@@ -24,6 +24,12 @@ export const SERVER_COMMANDS = {
   listPrompts: 'tta.listPrompts',
   listModels: 'tta.listModels',
   stats: 'tta.stats',
+  accept: 'tta.accept',
+  discard: 'tta.discard',
+  diff: 'tta.diff',
+  regenerate: 'tta.regenerate',
+  listPending: 'tta.listPending',
+  cancel: 'tta.cancel',
 } as const;
 
 export type ServerCommandId = (typeof SERVER_COMMANDS)[keyof typeof SERVER_COMMANDS];

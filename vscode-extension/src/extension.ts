@@ -9,6 +9,8 @@ import * as vscode from 'vscode';
 import { Commands } from './commands';
 import { ServerManager } from './manager';
 import { onInterpreterChange } from './python';
+import { ORIGINAL_SCHEME } from './review';
+import { OriginalDocuments, ReviewController } from './reviewUi';
 import { Redactor, SecretEnv } from './secrets';
 import { toClientSettings } from './settings';
 import { ReportDocuments, SCHEME, StatusBar } from './views';
@@ -21,7 +23,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new StatusBar();
   const reports = new ReportDocuments();
   const commands = new Commands(context, manager, secrets, status, reports);
+  const originals = new OriginalDocuments();
+  const review = new ReviewController(manager, originals);
+  manager.hooks = {
+    executeCommand: (command, args, next) => review.executeCommand(command, args, next),
+    applyEdit: (client, params) => review.applyEdit(client, params),
+    around: (command, run) => review.around(command, run),
+  };
   context.subscriptions.push(
+    originals,
+    review,
+    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, originals),
+    ...review.register(),
     manager,
     status,
     reports,

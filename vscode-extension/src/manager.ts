@@ -13,6 +13,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
+  ApplyWorkspaceEditParams,
+  ApplyWorkspaceEditRequest,
+  ApplyWorkspaceEditResult,
   CloseAction,
   DidChangeConfigurationNotification,
   ErrorAction,
@@ -66,7 +69,19 @@ export function serverSettings(scope?: vscode.Uri): Record<string, unknown> {
   return toServerSettings((key) => config.get(key));
 }
 
+/** What the review side plugs into every client this manager starts. */
+export interface ClientHooks {
+  /** Lens clicks and code actions that run a server command (instead of the client's default). */
+  executeCommand?(command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown): unknown;
+  /** `workspace/applyEdit` (instead of the client's default). */
+  applyEdit?(client: LanguageClient, params: ApplyWorkspaceEditParams): Promise<ApplyWorkspaceEditResult>;
+  /** Wraps every command request (one undo step per generation). */
+  around?<T>(command: string, run: () => Promise<T>): Promise<T>;
+}
+
 export class ServerManager implements vscode.Disposable {
+  /** Set before the first start; every (re)started client uses them. */
+  hooks: ClientHooks = {};
   readonly channel: vscode.OutputChannel;
   private readonly sink: RedactingSink;
   private client: LanguageClient | undefined;
@@ -180,6 +195,8 @@ export class ServerManager implements vscode.Disposable {
         },
       },
       middleware: {
+        executeCommand: (command, args, next) =>
+          this.hooks.executeCommand ? this.hooks.executeCommand(command, args, next) : next(command, args),
         workspace: {
           // The server asks for section `ttaCodegen`: answer with the server's keys only.
           configuration: async (params, token, next) => {
@@ -196,6 +213,12 @@ export class ServerManager implements vscode.Disposable {
     };
     const client = new LanguageClient(SECTION, 'TTA Codegen', serverOptions, clientOptions);
     this.client = client;
+    const applyEdit = this.hooks.applyEdit;
+    if (applyEdit) {
+      // Registered before start, so it replaces the client's own handler (which the client
+      // installs first) on this and every restarted connection.
+      client.onRequest(ApplyWorkspaceEditRequest.type, (params) => applyEdit(client, params));
+    }
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) {
         this.policy.started(Date.now());
@@ -271,8 +294,10 @@ export class ServerManager implements vscode.Disposable {
         }
       });
     }
+    const send = (): Promise<unknown> =>
+      client.sendRequest(ExecuteCommandRequest.type, executeParams(command, argument, progressToken), token);
     try {
-      return await client.sendRequest(ExecuteCommandRequest.type, executeParams(command, argument, progressToken), token);
+      return await (this.hooks.around ? this.hooks.around(command, send) : send());
     } finally {
       subscription?.dispose();
     }
