@@ -82,10 +82,35 @@ class CostLedger:
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 10000")
         if not self._ready:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._ready = True
         return conn
+
+    @staticmethod
+    def _prepare(conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema, once per process.
+
+        Switching the journal mode needs an exclusive lock and SQLite answers "database is
+        locked" at once, without waiting, when another process holds the file (two editor
+        windows starting together): retry for a while, and skip the switch when the file
+        is already in WAL mode, which is the common case.
+        """
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def record_sync(self, row: LedgerRow) -> None:
         conn = self._connect()
