@@ -152,21 +152,10 @@ async def _generate_tests(
     task = asyncio.current_task()
     assert task is not None
     link_cancellation(ls, task)
-    progress = Progress(ls, task, "Generating tests")
-    sink = BufferSink()
-    sink.on_progress = lambda m, n: progress.report(f"{m} · {n} tokens")
-    command = current_command.get()
-    try:
-        await progress.begin(command.work_done_token if command else None, "choosing a model…")
-        result = await ls.engine.generate(request, sink)
-    except asyncio.CancelledError:
-        progress.end("cancelled")
-        return GenerationResult(status="cancelled").to_answer()
-    if result.status != "completed":
-        progress.end("failed")
-        answer = result.to_answer()
-        answer["text"] = ""
-        return answer
+    progress, outcome = await _generate_buffered(ls, task, request, "Generating tests")
+    if not isinstance(outcome, GenerationResult):
+        return outcome
+    result = outcome
     live = open_document(ls, test_uri) if lens_mode(ls) else None
     pending: PendingChange | None = None
     if live is not None:
@@ -261,33 +250,48 @@ def _pending(
     return change
 
 
+async def _generate_buffered(
+    ls: TtaLanguageServer, task: asyncio.Task[Any], request: GenerationRequest, title: str
+) -> tuple[Progress, GenerationResult | dict[str, Any]]:
+    """Generate into a buffer under cancellable progress (tests are written in one edit).
+
+    A completed generation comes back as its result, with the progress still open for the
+    write; a cancelled or failed one as the answer to send, with the progress ended.
+    """
+    progress = Progress(ls, task, title)
+    sink = BufferSink()
+    sink.on_progress = lambda m, n: progress.report(f"{m} · {n} tokens")
+    command = current_command.get()
+    try:
+        await progress.begin(command.work_done_token if command else None, "choosing a model…")
+        result = await ls.engine.generate(request, sink)
+    except asyncio.CancelledError:
+        progress.end("cancelled")
+        return progress, GenerationResult(status="cancelled").to_answer()
+    if result.status != "completed":
+        progress.end("failed")
+        answer = result.to_answer()
+        answer["text"] = ""
+        return progress, answer
+    return progress, result
+
+
 async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> dict[str, Any]:
     """Rerun the same tests request; replace only the pending tests with the new ones."""
     reviews = registry(ls)
     task = asyncio.current_task()
     assert task is not None
     link_cancellation(ls, task)
-    progress = Progress(ls, task, "Regenerating tests")
-    sink = BufferSink()
-    sink.on_progress = lambda m, n: progress.report(f"{m} · {n} tokens")
     run = reviews.start_running(
         ls, change.uri, task, change.command, change.request.model or "auto", pending_id=change.id
     )
     change.busy = "regenerating"
     reviews.refresh(ls)
-    command = current_command.get()
     try:
-        await progress.begin(command.work_done_token if command else None, "choosing a model…")
-        try:
-            result = await ls.engine.generate(change.request, sink)
-        except asyncio.CancelledError:
-            progress.end("cancelled")
-            return GenerationResult(status="cancelled").to_answer()
-        if result.status != "completed":
-            progress.end("failed")
-            answer = result.to_answer()
-            answer["text"] = ""
-            return answer
+        progress, outcome = await _generate_buffered(ls, task, change.request, "Regenerating tests")
+        if not isinstance(outcome, GenerationResult):
+            return outcome
+        result = outcome
         new_text = change.prefix + result.text
         if change.tracked:
             try:
