@@ -43,6 +43,19 @@ def _failed_to_run(name: str, outcome: sandbox.Outcome, timeout_s: float) -> str
     return None
 
 
+def _tool_broken(name: str, problem: str, outcome: sandbox.Outcome, info: Any) -> GateResult:
+    """The tool itself failed (not the code): the gate passes as skipped, with the reason."""
+    return GateResult(
+        name,
+        True,
+        f"skipped: {problem}: {outcome.output[-1000:]}".strip(),
+        duration_s=outcome.duration_s,
+        skipped=True,
+        output=outcome.output,
+        sandbox=info,
+    )
+
+
 def _timeout_result(
     name: str, inp: GateInput, outcome: sandbox.Outcome, timeout_s: float, info: Any
 ) -> GateResult:
@@ -127,15 +140,7 @@ async def ruff_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateRes
         problem = f"ruff exited with {outcome.returncode}"
     if problem is not None:
         # A broken tool or project config is not the generated code's fault.
-        return GateResult(
-            "ruff",
-            True,
-            f"skipped: {problem}: {outcome.output[-1000:]}".strip(),
-            duration_s=outcome.duration_s,
-            skipped=True,
-            output=outcome.output,
-            sandbox=info,
-        )
+        return _tool_broken("ruff", problem, outcome, info)
     diags: list[GateDiagnostic] = []
     for item in items:
         filename = str(item.get("filename", ""))
@@ -222,15 +227,7 @@ async def mypy_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateRes
     if problem is None and outcome.returncode not in (0, 1):
         problem = f"mypy exited with {outcome.returncode}"
     if problem is not None:
-        return GateResult(
-            "mypy",
-            True,
-            f"skipped: {problem}: {outcome.output[-1000:]}".strip(),
-            duration_s=outcome.duration_s,
-            skipped=True,
-            output=outcome.output,
-            sandbox=info,
-        )
+        return _tool_broken("mypy", problem, outcome, info)
     diags: list[GateDiagnostic] = []
     for raw in outcome.stdout.splitlines():
         match = _MYPY_LINE.match(raw.strip())
