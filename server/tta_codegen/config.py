@@ -8,7 +8,9 @@ and the key that caused it; the bad key is dropped and the rest still applies, s
 typo never takes the whole server down.
 
 This module never reads API keys: a provider names the env var and reads it when it
-sends a request.
+sends a request. Workspace files are filtered by workspace trust (:mod:`tta_codegen.trust`)
+before they are validated: in an untrusted folder the keys that could send a key
+somewhere or run a program are dropped, and :attr:`LoadedConfig.ignored` says which.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tta_codegen import trust
 from tta_codegen.agents.settings import OpenHandsSettings
 from tta_codegen.context.settings import ContextConfig
 from tta_codegen.gates.settings import GatesConfig, RefineConfig
@@ -122,6 +125,7 @@ class ConfigIssue:
 class ConfigLayer:
     source: str  # a file path or "initializationOptions", "env", ...
     data: dict[str, Any]
+    workspace: bool = False  # a file of the workspace: subject to workspace trust
 
 
 @dataclass
@@ -129,10 +133,16 @@ class LoadedConfig:
     config: Config
     issues: list[ConfigIssue] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Keys of workspace files left out because the workspace is not trusted.
+    ignored: list[trust.Ignored] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    def trust_message(self) -> str | None:
+        """One line naming the keys ignored for lack of trust, and how to trust; None if none."""
+        return trust.message(self.ignored) if self.ignored else None
 
     def error_message(self) -> str:
         lines = [str(i) for i in self.issues]
@@ -163,11 +173,12 @@ def file_layers(workspace_root: Path | None) -> tuple[list[ConfigLayer], list[Co
     """The user file and the workspace file(s), in precedence order."""
     layers: list[ConfigLayer] = []
     issues: list[ConfigIssue] = []
-    candidates: list[tuple[Path, str | None]] = [(user_config_path(), None)]
+    # (file, table inside it, whether it belongs to the workspace)
+    candidates: list[tuple[Path, str | None, bool]] = [(user_config_path(), None, False)]
     if workspace_root is not None:
-        candidates.append((workspace_root / "pyproject.toml", "tool.tta-codegen"))
-        candidates.append((workspace_root / "tta-codegen.toml", None))
-    for path, table in candidates:
+        candidates.append((workspace_root / "pyproject.toml", "tool.tta-codegen", True))
+        candidates.append((workspace_root / "tta-codegen.toml", None, True))
+    for path, table, own in candidates:
         data, issue = _read_toml(path)
         if issue:
             issues.append(issue)
@@ -183,8 +194,33 @@ def file_layers(workspace_root: Path | None) -> tuple[list[ConfigLayer], list[Co
                 issues.append(ConfigIssue(str(path), table, "must be a table"))
                 continue
             data = section
-        layers.append(ConfigLayer(str(path), data))
+        layers.append(ConfigLayer(str(path), data, workspace=own))
     return layers, issues
+
+
+def workspace_fingerprint(workspace_root: Path) -> str | None:
+    """The hash ``tta-codegen trust`` records for this folder; None when it has no config."""
+    layers, _ = file_layers(workspace_root)
+    own = [(layer.source, layer.data) for layer in layers if layer.workspace]
+    return trust.fingerprint(own) if own else None
+
+
+def _apply_trust(
+    layers: list[ConfigLayer], workspace_root: Path | None, trusted: bool
+) -> list[trust.Ignored]:
+    """Drop the keys that need trust from the workspace's files unless it is trusted."""
+    own = [(layer.source, layer.data) for layer in layers if layer.workspace]
+    if not own or workspace_root is None or trusted:
+        return []
+    if trust.is_trusted(workspace_root, trust.fingerprint(own)):
+        return []
+    ignored: list[trust.Ignored] = []
+    for layer in layers:
+        if layer.workspace:
+            layer.data, keys = trust.filter_layer(layer.data)
+            if keys:
+                ignored.append(trust.Ignored(layer.source, tuple(keys)))
+    return ignored
 
 
 def env_layer(environ: Mapping[str, str]) -> ConfigLayer | None:
@@ -316,9 +352,15 @@ def load_config(
     editor_settings: Sequence[tuple[str, Mapping[str, Any] | None]] = (),
     environ: Mapping[str, str] | None = None,
     extra_layers: Sequence[ConfigLayer] = (),
+    trusted: bool = False,
 ) -> LoadedConfig:
-    """Read every layer, validate, merge. Never raises for bad user input."""
+    """Read every layer, validate, merge. Never raises for bad user input.
+
+    ``trusted``: the client vouches for the workspace for this run (``--trust-workspace``,
+    the editor's trust flag); otherwise ``tta-codegen trust`` must have recorded it.
+    """
     layers, issues = file_layers(workspace_root)
+    ignored = _apply_trust(layers, workspace_root, trusted)
     layers.extend(extra_layers)
     for source, data in editor_settings:
         if data is None:
@@ -350,5 +392,12 @@ def load_config(
         if embedded_available():
             config = Config.model_validate(_merge(embedded_default_layer(), merged))
             sources.insert(0, "embedded default")
-    issues.extend(_check_references(config))
-    return LoadedConfig(config, issues, sources)
+    dropped = {key for i in ignored for key in i.keys}
+    for issue in _check_references(config):
+        if issue.key in dropped:
+            # Say why a required key is missing: the workspace's value needs trust.
+            issue = ConfigIssue(
+                issue.source, issue.key, f"{issue.reason}; {trust.message(ignored)}"
+            )
+        issues.append(issue)
+    return LoadedConfig(config, issues, sources, ignored)

@@ -24,7 +24,9 @@ from rich.markup import escape
 
 from tta_codegen.agents.status import agent_status
 from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, app
+from tta_codegen.cli.trust import trust_option
 from tta_codegen.config import Config, ProviderConfig, load_config
+from tta_codegen.gates import sandbox
 from tta_codegen.models import embedded
 
 Status = Literal["ok", "warn", "fail"]
@@ -40,13 +42,23 @@ class Check:
     fix: str = ""
 
 
-def check_config(root: Path) -> tuple[Config, list[Check]]:
-    loaded = load_config(root)
+def check_config(root: Path, trusted: bool = False) -> tuple[Config, list[Check]]:
+    loaded = load_config(root, trusted=trusted)
     checks: list[Check] = []
     read = [s for s in loaded.sources if s != "embedded default"]
     checks.append(
         Check("ok", "configuration read", ", ".join(read) if read else "no config files found")
     )
+    if loaded.ignored:
+        keys = "; ".join(f"{', '.join(i.keys)} from {i.source}" for i in loaded.ignored)
+        checks.append(
+            Check(
+                "warn",
+                "workspace trust",
+                f"not trusted: ignored {keys}",
+                "tta-codegen trust (CI: --trust-workspace)",
+            )
+        )
     for issue in loaded.issues:
         checks.append(
             Check(
@@ -222,9 +234,35 @@ def check_embedded(config: Config) -> list[Check]:
     return checks
 
 
-async def run_checks(root: Path, timeout_s: float) -> list[Check]:
-    config, checks = await asyncio.to_thread(check_config, root)
+async def check_sandbox(config: Config) -> list[Check]:
+    """Whether gates can hide secrets from generated code, and what runs if they cannot."""
+    caps = await sandbox.capabilities()
+    notes = "; ".join(caps.notes)
+    if caps.hides_secrets:
+        return [Check("ok", "gate sandbox", "secret files hidden" + (f"; {notes}" if notes else ""))]
+    if config.gates.allow_unsandboxed:
+        return [
+            Check(
+                "warn",
+                "gate sandbox",
+                f"no sandbox ({notes}): generated code runs and can read your files "
+                "(allow_unsandboxed = true)",
+            )
+        ]
+    return [
+        Check(
+            "warn",
+            "gate sandbox",
+            f"no sandbox ({notes}): the tests and command gates do not run generated code",
+            "run on Linux with namespaces, or set [gates] allow_unsandboxed = true",
+        )
+    ]
+
+
+async def run_checks(root: Path, timeout_s: float, trusted: bool = False) -> list[Check]:
+    config, checks = await asyncio.to_thread(check_config, root, trusted)
     checks += check_keys(config)
+    checks += await check_sandbox(config)
     probes = asyncio.create_task(check_reachable(config, timeout_s))
     agent = asyncio.create_task(check_agent(config))
     # File checks are small but still disk I/O: keep them off the event loop.
@@ -248,10 +286,11 @@ async def check_agent(config: Config) -> list[Check]:
     type=click.FloatRange(min=0.1, max=60),
     help="Seconds to wait for each provider.",
 )
-def doctor(timeout: float) -> None:
+@trust_option
+def doctor(timeout: float, trust_workspace: bool) -> None:
     """Check the configuration, keys, providers and model files, and say what to fix."""
     out = Console(highlight=False, soft_wrap=True)
-    checks = asyncio.run(run_checks(Path.cwd(), timeout))
+    checks = asyncio.run(run_checks(Path.cwd(), timeout, trust_workspace))
     for check in checks:
         line = f"{_MARK[check.status]} {escape(check.what)}"
         if check.detail:

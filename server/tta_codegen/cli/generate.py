@@ -28,6 +28,7 @@ from tta_codegen.cli._files import (
 )
 from tta_codegen.cli._sink import TerminalSink
 from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.cli.trust import trust_option, warn_untrusted
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
@@ -156,6 +157,7 @@ async def run_generation(
     default=None,
     help="Add workspace context (rules, related code, repo map). Default: on with --file.",
 )
+@trust_option
 def generate(
     description: str,
     file_: Path | None,
@@ -171,6 +173,7 @@ def generate(
     use_context: bool | None,
     show_diff: bool,
     assume_yes: bool,
+    trust_workspace: bool,
 ) -> None:
     """Generate code for DESCRIPTION and print it, write it (--out) or insert it (--file)."""
     err = Console(stderr=True)
@@ -194,7 +197,8 @@ def generate(
     if out is not None and out.exists() and not force:
         _fail(err, f"{out} already exists (add --force to overwrite it)", EXIT_USAGE)
 
-    loaded = load_config(Path.cwd())
+    loaded = load_config(Path.cwd(), trusted=trust_workspace)
+    warn_untrusted(err, loaded.trust_message())
     if loaded.issues:
         _fail(err, loaded.error_message(), EXIT_USAGE)
     config = loaded.config

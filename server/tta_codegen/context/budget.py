@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tta_codegen.context.redact import redact
+from tta_codegen.redact import redact
 from tta_codegen.context.retrieve import Example
 from tta_codegen.context.rules import RuleFile
 from tta_codegen.context.tokens import estimate_tokens

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from tta_codegen.context.redact import redact
+from tta_codegen.redact import redact
 from tta_codegen.context.tokens import _IDENT, STOPWORDS, tokenize
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
 

@@ -285,6 +285,9 @@ def _junit_failures(path: Path) -> tuple[list[tuple[str, str, str]], dict[str, i
 async def tests_gate(
     inp: GateInput, wd: Workdir, config: GatesConfig, targets: list[str]
 ) -> GateResult:
+    refusal = await sandbox.unsandboxed_refusal(config)
+    if refusal is not None:
+        return GateResult("tests", True, refusal, skipped=True)
     python = interpreter(config, wd.workspace)
     if _has_module(python, "pytest") is False:
         return GateResult("tests", True, "skipped: pytest is not installed", skipped=True)

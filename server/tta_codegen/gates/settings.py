@@ -88,6 +88,9 @@ class GatesConfig(_Strict):
     output_limit_bytes: int = Field(default=20_000, ge=1000, le=10_000_000)
     # Gates have no network when the platform allows it (a new network namespace).
     allow_network: bool = False
+    # Where no mount namespace can hide secret files from generated code (no namespaces,
+    # not Linux), the `tests` gate and command gates do not run; true runs them anyway.
+    allow_unsandboxed: bool = False
     # Extra environment variables passed to gate processes. Names that look like secrets
     # (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*, ...) are never passed.
     pass_env: list[str] = Field(default_factory=list)
