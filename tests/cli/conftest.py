@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tta_codegen import trust
+from tta_codegen.config import workspace_fingerprint
+
 
 @dataclass
 class CliResult:
@@ -79,12 +82,37 @@ def ws(tmp_path: Path) -> Path:
     return workspace
 
 
+def trust_folder(ws: Path, env: dict[str, str]) -> None:
+    """Record ``ws`` as trusted, with its config as it is now, in the store ``env`` points at
+    (what ``tta-codegen trust`` does, without a subprocess)."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = env["XDG_DATA_HOME"]
+    try:
+        digest = workspace_fingerprint(ws)
+        if digest is not None:
+            trust.record(ws, digest)
+    finally:
+        if saved is None:
+            del os.environ["XDG_DATA_HOME"]
+        else:
+            os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture
 def cli(ws: Path, tmp_path: Path) -> RunCli:
-    """``await cli("generate", ...)`` runs in the workspace with a private home."""
+    """``await cli("generate", ...)`` runs in the workspace with a private home.
 
-    async def run(*args: str, env: dict[str, str] | None = None, **kw: object) -> CliResult:
-        return await run_cli(*args, cwd=ws, env=cli_env(tmp_path / "home", env), **kw)  # type: ignore[arg-type]
+    The workspace's config is trusted as it is at the call (these tests are about the
+    commands); ``trusted=False`` leaves it untrusted, for the workspace-trust tests.
+    """
+
+    async def run(
+        *args: str, env: dict[str, str] | None = None, trusted: bool = True, **kw: object
+    ) -> CliResult:
+        full = cli_env(tmp_path / "home", env)
+        if trusted:
+            trust_folder(ws, full)
+        return await run_cli(*args, cwd=ws, env=full, **kw)  # type: ignore[arg-type]
 
     return run
 

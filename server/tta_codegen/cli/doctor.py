@@ -239,7 +239,9 @@ async def check_sandbox(config: Config) -> list[Check]:
     caps = await sandbox.capabilities()
     notes = "; ".join(caps.notes)
     if caps.hides_secrets:
-        return [Check("ok", "gate sandbox", "secret files hidden" + (f"; {notes}" if notes else ""))]
+        return [
+            Check("ok", "gate sandbox", "secret files hidden" + (f"; {notes}" if notes else ""))
+        ]
     if config.gates.allow_unsandboxed:
         return [
             Check(

@@ -4,10 +4,10 @@ Owns the system calls: new network namespace (only a loopback device, no route o
 mount namespace in which every mount is remounted read-only except the gate's own
 temporary directory and in which secret files and credential folders are covered (an
 empty read-only tmpfs over a folder, ``/dev/null`` over a file; see
-:mod:`tta_codegen.gates.secrets`), resource limits, and joining a pids cgroup. Everything here runs in
-:func:`apply` inside ``preexec_fn``; the parent prepares a :class:`Plan` beforehand (mount
-table, cgroup path) so that the child does as little as possible. It must not import
-anything heavy nor touch the event loop.
+:mod:`tta_codegen.gates.secrets`), resource limits, and joining a pids cgroup.
+Everything here runs in :func:`apply` inside ``preexec_fn``; the parent prepares a
+:class:`Plan` beforehand (mount table, cgroup path, paths to hide) so that the child does
+as little as possible. It must not import anything heavy nor touch the event loop.
 
 Nothing here is required: the sandbox probes which parts work on this machine once
 (:mod:`tta_codegen.gates.sandbox`) and only asks for those.

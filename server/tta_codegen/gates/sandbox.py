@@ -182,8 +182,7 @@ async def _try_plan(plan: isolation.Plan) -> tuple[bool, str]:
     ):
         mounts = await asyncio.to_thread(isolation.read_mounts) if plan.readonly_fs else ()
         secret = os.path.join(protected, "secret")
-        with open(secret, "w", encoding="utf-8") as fh:
-            fh.write("probe")
+        await asyncio.to_thread(Path(secret).write_text, "probe", encoding="utf-8")
         hidden = (secret,) if plan.readonly_fs else ()
         plan = replace(plan, writable=writable, mounts=mounts, hide_files=hidden)
         try:
