@@ -84,8 +84,11 @@ class GenerationConfig(_Strict):
 
 
 class StreamingConfig(_Strict):
-    # Minimum gap between two applyEdits of one generation; text arriving meanwhile is batched.
-    flush_interval_ms: int = Field(default=30, ge=0, le=5000)
+    # Optional floor between two applyEdits of one generation. 0 (the default) is
+    # latency-first: text is sent the moment no edit is in flight, and whatever arrives
+    # while one is in flight goes out, batched, in the next — so the bytes sent stay the
+    # reply's own size while no completed line waits on a timer.
+    flush_interval_ms: int = Field(default=0, ge=0, le=5000)
     # How long to wait for the client's didChange that confirms an edit before resending.
     confirm_timeout_ms: int = Field(default=3000, ge=50, le=60_000)
 
