@@ -37,7 +37,10 @@ from tta_codegen.request import GenerationRequest, language_for
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
 
-Status = Literal["completed", "cancelled", "failed"]
+# completed: whole output, every enabled gate passed (or was skipped with its reason).
+# gates_failed: code delivered, but a gate still fails. truncated: the reply was cut off
+# (token limit, unclosed fence) and could not be continued.
+Status = Literal["completed", "gates_failed", "truncated", "cancelled", "failed"]
 
 
 @dataclass
@@ -99,6 +102,11 @@ class CodeSink(Protocol):
 
     def progress(self, model: str, tokens: int) -> None: ...
 
+    def note(self, message: str) -> None:
+        """A human progress line about what the engine does next ("round 2/3: ruff F811 on
+        line 7 → new candidate", "continuing a cut-off reply")."""
+        ...
+
 
 class BufferSink:
     """A sink that only collects: for results applied in one edit (or printed) at the end."""
@@ -106,6 +114,7 @@ class BufferSink:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.on_progress: Callable[[str, int], None] | None = None
+        self.notes: list[str] = []
 
     def write(self, text: str) -> None:
         self.parts.append(text)
@@ -116,6 +125,9 @@ class BufferSink:
     def progress(self, model: str, tokens: int) -> None:
         if self.on_progress is not None:
             self.on_progress(model, tokens)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
 
     @property
     def text(self) -> str:
@@ -271,6 +283,16 @@ class Engine:
         except ModelError as exc:
             result.error = str(exc)
         return None
+
+
+def final_status(gate_results: list[GateResult], *, truncated: bool = False) -> Status:
+    """The status of delivered code: ``completed`` only when it is whole and every enabled
+    gate passed (a skipped gate passes with its reason); cut off beats failing gates."""
+    if truncated:
+        return "truncated"
+    if any(not g.passed and not g.skipped for g in gate_results):
+        return "gates_failed"
+    return "completed"
 
 
 def refinement_prompt(failures: str) -> str:

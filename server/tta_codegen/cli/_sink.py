@@ -34,6 +34,7 @@ class TerminalSink:
         self._started = time.perf_counter()
         self._live: Live | None = None
         self._spinner = Spinner("dots", style="cyan")
+        self.last_note = ""
 
     # -- CodeSink -------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -58,6 +59,11 @@ class TerminalSink:
                 self._first_token_at = now
             self._last_token_at = now
         self.tokens = tokens
+
+    def note(self, message: str) -> None:
+        """A progress line: printed as is (the live display stays on its own line)."""
+        self.last_note = message
+        self.console.print(message, highlight=False, markup=False)
 
     # -- display --------------------------------------------------------------------------
     @property

@@ -229,6 +229,7 @@ async def run_streaming(
         reviews.progress(ls, running, model, tokens)
 
     session.on_progress = on_progress
+    session.on_note = lambda message: progress.report(message, force=True)
     try:
         return await _stream(ls, engine, uri, request, session, progress, command, pending)
     finally:
