@@ -138,13 +138,18 @@ class Budget:
         return self.remaining(now) >= mean
 
 
+# Gates whose first diagnostic says it best ("ruff F811 on line 7"); the others' first
+# message line does ("examples: 2 of 3 example(s) failed").
+_LOCATED = frozenset({"syntax", "ruff", "mypy", "definition"})
+
+
 def why_next(candidate: Candidate) -> str:
     """The first failure of a candidate, in a few words for a progress line."""
     for gate in candidate.gates:
         if gate.passed:
             continue
         first = (gate.message or "failed").strip().splitlines()[0]
-        if gate.diagnostics:
+        if gate.diagnostics and gate.name in _LOCATED:
             d = gate.diagnostics[0]
             code = f" {d.code}" if d.code else ""
             return f"{gate.name}{code} on line {d.line + 1}"

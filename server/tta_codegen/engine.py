@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from tta_codegen.candidates import Budget, Candidate, best, temperature_schedule, why_next
 from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor
+from tta_codegen.gates.definition import required_definitions
 from tta_codegen.gates.runner import run_gates
 from tta_codegen.gates.types import GateInput, GateResult, failure_summary
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
@@ -174,10 +179,12 @@ class Engine:
         return await asyncio.to_thread(render)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
-        """Generate, check against the gates, and refine until they pass (or the limit).
+        """Draw candidates, judge each with the gates, deliver the first that passes or the best.
 
-        The sink always shows the latest attempt: before a refinement it is reset, and if
-        a refinement fails outright the last good attempt is written back.
+        Up to ``[refine] max_iterations`` candidates (one without the loop), the first at the
+        generation temperature (the single shot), the others along ``[refine] temperatures``;
+        the whole loop is bounded by ``[refine] max_seconds``. The sink shows the candidate
+        being drawn; at the end it holds the delivered one.
         """
         started = time.perf_counter()
         result = GenerationResult(status="failed", iterations=0)
@@ -187,46 +194,97 @@ class Engine:
             except PromptError as exc:
                 result.error, result.error_kind = str(exc), "prompt"
                 return result
-            refine = self.config.refine.enabled if request.refine is None else request.refine
-            limit = self.config.refine.max_iterations if refine else 1
-            conversation = list(messages)
-            best: str | None = None
-            for iteration in range(1, limit + 1):
-                result.iterations = iteration
-                code = await self._stream_once(
-                    request, conversation, task_type, sink, result, started
-                )
-                if code is None:
-                    if best is not None:
-                        # A refinement failed: keep showing the last complete attempt.
-                        await sink.reset()
-                        sink.write(best)
-                        result.status, result.text = "completed", best
-                    return result
-                best = result.text = code
-                result.status, result.error = "completed", None
-                gate_results = await self.check(request, code)
-                result.gate_results = gate_results
-                result.gates = [g.to_answer() for g in gate_results]
-                failed = failure_summary(gate_results)
-                if not failed or iteration == limit:
-                    break
-                conversation = [
-                    *messages,
-                    ChatMessage("assistant", f"```{request.language}\n{code}```"),
-                    ChatMessage("user", refinement_prompt(failed)),
-                ]
-                await sink.reset()
-            result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
+            await self._draw(request, messages, task_type, sink, result, started)
+            if result.status != "failed":
+                result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
             return result
         finally:
             result.total_s = time.perf_counter() - started
+
+    async def _draw(
+        self,
+        request: GenerationRequest,
+        messages: list[ChatMessage],
+        task_type: str,
+        sink: CodeSink,
+        result: GenerationResult,
+        started: float,
+    ) -> None:
+        """The candidate loop; fills ``result`` with the delivered candidate."""
+        settings = self.config.refine
+        refine = settings.enabled if request.refine is None else request.refine
+        count = settings.max_iterations if refine else 1
+        temperatures = temperature_schedule(
+            count, self.config.generation.temperature, settings.temperatures
+        )
+        # Without the loop there is one answer and nothing to bound it against.
+        budget = Budget(count, settings.max_seconds if refine else math.inf, time.monotonic())
+        drawn: list[Candidate] = []
+        conversation = list(messages)
+        shown: int | None = None  # the candidate the sink holds in full
+        while budget.another(drawn, time.monotonic()):
+            index = len(drawn)
+            if index:
+                sink.note(f"round {index + 1}/{count}: {why_next(drawn[-1])} → new candidate")
+                await sink.reset()
+                shown = None
+            began = time.monotonic()
+            code: str | None = None
+            try:
+                async with asyncio.timeout(budget.remaining(began)):
+                    code = await self._stream_once(
+                        request, conversation, task_type, sink, result, started,
+                        temperature=temperatures[index],
+                    )  # fmt: skip
+                    if code is None:
+                        break  # the model failed outright; result.error says why
+                    gates = await self.check(request, code)
+            except TimeoutError:
+                if code is not None:
+                    # Drawn, but the time was up before the gates finished: not judged.
+                    unjudged = [_unjudged(settings.max_seconds)]
+                    spent = time.monotonic() - began
+                    drawn.append(Candidate(index, code, temperatures[index], unjudged, spent))
+                    shown = index
+                sink.note(f"[refine] max_seconds ({settings.max_seconds:g} s) reached")
+                break
+            drawn.append(
+                Candidate(index, code, temperatures[index], gates, time.monotonic() - began)
+            )
+            shown = index
+            if settings.feedback and not drawn[-1].passed:
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", f"```{request.language}\n{code}```"),
+                    ChatMessage("user", refinement_prompt(failure_summary(gates))),
+                ]
+        await _log_candidates(request, drawn)
+        result.iterations = len(drawn)
+        if not drawn:
+            if result.error is None:
+                result.error = (
+                    f"no answer within [refine] max_seconds ({settings.max_seconds:g} s); "
+                    "raise it for a slow model"
+                )
+            await sink.reset()
+            return
+        chosen = best(drawn)
+        if shown != chosen.index:
+            # The sink holds another (or a half-drawn) candidate: put the chosen one back.
+            await sink.reset()
+            sink.write(chosen.text)
+        result.text, result.error = chosen.text, None
+        result.gate_results = chosen.gates
+        result.gates = [g.to_answer() for g in chosen.gates]
+        result.status = final_status(chosen.gates)
 
     async def check(self, request: GenerationRequest, code: str) -> list[GateResult]:
         """Run the configured gates on the document as it would be with ``code`` in place."""
         if not self.config.gates.enabled:
             return []
-        return await run_gates(gate_input(request, code), self.config.gates)
+        # Building the input parses the document (to find what was asked for): off the loop.
+        inp = await asyncio.to_thread(gate_input, request, code)
+        return await run_gates(inp, self.config.gates)
 
     async def _stream_once(
         self,
@@ -236,13 +294,15 @@ class Engine:
         sink: CodeSink,
         result: GenerationResult,
         started: float,
+        *,
+        temperature: float | None = None,
     ) -> str | None:
         """One model reply (with the router's fallbacks) streamed into the sink."""
         gen = self.config.generation
         model_request = ModelRequest(
             messages=messages,
             max_tokens=gen.max_tokens,
-            temperature=gen.temperature,
+            temperature=gen.temperature if temperature is None else temperature,
             task_type=task_type,
         )
         state = _AttemptState(gen.max_output_chars, request)
@@ -295,6 +355,46 @@ def final_status(gate_results: list[GateResult], *, truncated: bool = False) -> 
     return "completed"
 
 
+def _unjudged(max_seconds: float) -> GateResult:
+    return GateResult(
+        "gates", False, f"not run: [refine] max_seconds ({max_seconds:g} s) was reached first"
+    )
+
+
+async def _log_candidates(request: GenerationRequest, drawn: list[Candidate]) -> None:
+    """Append every candidate to the JSONL file ``TTA_CODEGEN_CANDIDATES_LOG`` names, if any.
+
+    A debugging and benchmarking aid (the HumanEval benchmark measures the candidates' own
+    ceiling, pass@K, from it); not part of the answer.
+    """
+    target = os.environ.get("TTA_CODEGEN_CANDIDATES_LOG")
+    if not target or not drawn:
+        return
+    chosen = best(drawn)
+    rows = [
+        {
+            "path": request.path,
+            "index": c.index,
+            "temperature": c.temperature,
+            "chosen": c is chosen,
+            "passed": c.passed,
+            "seconds": round(c.seconds, 3),
+            "gates": [g.to_answer() for g in c.gates],
+            "text": c.text,
+        }
+        for c in drawn
+    ]
+
+    def append() -> None:
+        for row, c in zip(rows, drawn, strict=True):
+            row["file"] = gate_input(request, c.text).text  # the file as the gates judged it
+        with open(target, "a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+
+    await asyncio.to_thread(append)
+
+
 def refinement_prompt(failures: str) -> str:
     return (
         "The code you wrote does not pass the project's quality gates:\n\n"
@@ -321,6 +421,13 @@ def gate_input(request: GenerationRequest, code: str) -> GateInput:
         region=(first, max(last, first + 1)),
         extra_files=dict(request.gate_files),
         test_targets=list(request.test_targets),
+        # Tests are judged by running them; the code under test asks for nothing.
+        description=request.description if request.kind != "tests" else "",
+        required=(
+            required_definitions(request.text, request.start, request.end, request.description)
+            if request.kind != "tests" and request.language == "python"
+            else []
+        ),
     )
 
 

@@ -44,18 +44,22 @@ def params_of(args: ast.arguments) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _constant(stmt: ast.stmt, kind: type) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, kind)
+    )
+
+
 def is_stub(node: _Function) -> bool:
     """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
     body = list(node.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        if isinstance(body[0].value.value, str):
-            body = body[1:]
+    if body and _constant(body[0], str):
+        body = body[1:]
     for stmt in body:
-        if isinstance(stmt, ast.Pass):
+        if isinstance(stmt, ast.Pass) or _constant(stmt, type(Ellipsis)):
             continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            if stmt.value.value is Ellipsis:
-                continue
         if isinstance(stmt, ast.Raise) and stmt.exc is not None:
             exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
             if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":

@@ -138,7 +138,7 @@ def module_name(wd: Workdir) -> str:
 
 # Runs in the sandbox: argv[1] the examples (JSON), argv[2] the module name. Prints one JSON
 # line of results. Kept free of third-party imports.
-_RUNNER = r'''
+_RUNNER = r"""
 import contextlib, importlib, io, json, math, signal, sys, traceback
 
 def _alarm(signum, frame):
@@ -205,7 +205,7 @@ def main():
     print(json.dumps({"results": results}))
 
 main()
-'''
+"""
 
 
 async def examples_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateResult | None:
@@ -266,4 +266,3 @@ async def examples_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> Gat
         "examples", False, "\n".join(listed), diags, outcome.duration_s, output=outcome.output,
         sandbox=info, fraction=fraction, observed=observed,
     )  # fmt: skip
-

@@ -296,9 +296,7 @@ def _imports_of(relpath: str) -> re.Pattern[str]:
     if len(module.parts) > 1 and module.name != "__init__":
         # `from pkg import m` (possibly among other names, possibly parenthesised).
         package = either(_import_names(str(module.parent) + ".py"))
-        forms.append(
-            rf"from\s+(?:{package})\s+import\s+\(?[\w\s,]*?\b{re.escape(module.name)}\b"
-        )
+        forms.append(rf"from\s+(?:{package})\s+import\s+\(?[\w\s,]*?\b{re.escape(module.name)}\b")
     return re.compile(rf"^\s*(?:{'|'.join(forms)})", re.MULTILINE)
 
 
@@ -325,9 +323,7 @@ def discover_tests(inp: GateInput) -> list[str]:
     found: list[str] = []
     scanned = 0
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(
-            d for d in subdirs if not d.startswith(".") and d not in _SKIP_DIRS
-        )
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in _SKIP_DIRS)
         for name in sorted(files):
             scanned += 1
             if scanned > MAX_SCANNED:

@@ -68,8 +68,10 @@ def gates_for(inp: GateInput, config: GatesConfig) -> list[str]:
 
 async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
     names = gates_for(inp, config)
-    if "tests" in names and not inp.test_targets and not any(
-        is_test_file(p) for p in inp.extra_files
+    if (
+        "tests" in names
+        and not inp.test_targets
+        and not any(is_test_file(p) for p in inp.extra_files)
     ):
         # No tests named or generated: the project's own tests of this module, if any.
         found = await asyncio.to_thread(discover_tests, inp)
