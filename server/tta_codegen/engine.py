@@ -252,7 +252,10 @@ class Engine:
                 Candidate(index, code, temperatures[index], gates, time.monotonic() - began)
             )
             shown = index
-            if settings.feedback and not drawn[-1].passed:
+            feedback = settings.feedback == "always" or (
+                settings.feedback == "tests" and request.kind == "tests"
+            )
+            if feedback and not drawn[-1].passed:
                 conversation = [
                     *messages,
                     ChatMessage("assistant", f"```{request.language}\n{code}```"),

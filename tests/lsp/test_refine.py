@@ -88,7 +88,10 @@ async def test_refinement_loop_feeds_gate_failures_back_until_they_pass(
     # First answer is broken (syntax error), the second, after feedback, is fixed.
     fake.add(Reply.text("```python\ndef broken(:\n    return 1\n```\n"), times=1)
     fake.add(Reply.text("```python\ndef fixed():\n    return 1\n```\n"), match="quality gates")
-    editor = await make_editor(provider_settings(fake.base_url, gates={"enabled": ["syntax"]}))
+    # Feedback is off for code by default ([refine] feedback = "tests"); asked for here.
+    editor = await make_editor(
+        provider_settings(fake.base_url, gates={"enabled": ["syntax"]}, refine={"feedback": "always"})
+    )
     uri = editor.open("g.py", "")
     answer = await editor.execute(
         "tta.generate",

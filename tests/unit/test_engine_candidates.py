@@ -99,7 +99,7 @@ async def test_feedback_shows_the_failures_to_the_model_when_asked(
 ) -> None:
     fake.add(fenced("def add(a, b):\n    return a * b\n"), times=1)
     fake.add(fenced("def add(a, b):\n    return a + b\n"), match="quality gates")
-    result, _ = await generate(config(fake, feedback=True), tmp_path)
+    result, _ = await generate(config(fake, feedback="always"), tmp_path)
     assert result.status == "completed" and result.iterations == 2
     sent = fake.requests[1].body["messages"]
     assert "return a * b" in sent[-2]["content"] and "add(2, 3) gave 6" in sent[-1]["content"]

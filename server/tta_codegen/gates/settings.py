@@ -9,6 +9,7 @@ list of gates for one language. The built-in gates (``syntax``, ``ruff``, ``mypy
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -143,9 +144,10 @@ class RefineConfig(_Strict):
     temperatures: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])
     # Wall-clock bound of the whole loop (model calls and gates), seconds.
     max_seconds: float = Field(default=90.0, gt=0, le=3600)
-    # Show a candidate's gate failures to the model when drawing the next one. Off by
-    # default: measured on HumanEval, fresh samples do better than corrections (docs/refine.md).
-    feedback: bool = False
+    # When to show a candidate's gate failures to the model for the next one: "never",
+    # "tests" (only when it writes tests: the failing assertion is what it needs) or
+    # "always". For code, fresh samples measured better than corrections (docs/refine.md).
+    feedback: Literal["never", "tests", "always"] = "tests"
 
     @field_validator("temperatures")
     @classmethod
