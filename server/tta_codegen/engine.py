@@ -439,6 +439,7 @@ class _AttemptState:
         self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
         self.frame = request is not None and request.kind == "generate"
         self.hold = request is not None and request.stub is not None
+        self.may_continue = False  # set by the engine before each reply
         self.start("")
 
     def start(self, model: str) -> None:
@@ -451,7 +452,6 @@ class _AttemptState:
         self.tokens = 0
         self.failure: str | None = None
         self.paused = False
-        self.may_continue = False
         self.truncated = False
         self._head: str | None = "" if self.frame else None  # code held until framed
         # The start of a continuation, held until it shows whether it reopens a fence.
@@ -568,9 +568,11 @@ class _AttemptState:
 
 def _drop_reopened_fence(continuation: str) -> str:
     """A continuation of code that starts by reopening a code block (```python) would put
-    the fence line into the code (or end it): drop that line."""
+    the fence line into the code (or end it): drop that line. A bare fence closes the
+    block and stays."""
     first, nl, rest = continuation.partition("\n")
-    if nl and first.strip().startswith(("```", "~~~")):
+    line = first.strip()
+    if nl and line.startswith(("```", "~~~")) and line.strip("`~").strip():
         return rest
     return continuation
 

@@ -95,15 +95,17 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
     start = _offset(ls, uri, params.position, "position")
     if not ls.loaded.ok:
         return _failed(ls.loaded.error_message())
-    if not params.description.strip() and not params.template:
+    doc = ls.workspace.get_text_document(uri)
+    stub = stub_at(doc, params.position.line)
+    if not params.description.strip() and not params.template and stub is None:
         raise JsonRpcInvalidParams("tta.generate: description is empty (say what to generate)")
     # The agent takes multi-step tasks (or mode "agent") when enabled and healthy;
     # otherwise it says why and the direct path below runs.
     agent_answer = await dispatch_agent(ls, params)
     if agent_answer is not None:
         return agent_answer
-    doc = ls.workspace.get_text_document(uri)
-    stub = stub_at(doc, params.position.line)
+    if stub is not None:
+        stub = stub_at(doc, params.position.line)  # the document may have changed meanwhile
     if stub is not None:
         # On a stub's def line or inside its placeholder body: write the body in place.
         request = implement_request(
