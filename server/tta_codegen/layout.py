@@ -56,10 +56,11 @@ def trail(text: str, offset: int, code: str, *, language: str) -> str:
     owns its lines, and blank lines before the next top-level code after a definition."""
     if not code:
         return ""
+    line_start = text.rfind("\n", 0, offset) + 1
     nl = text.find("\n", offset)
     rest_of_line = text[offset : nl if nl >= 0 else len(text)]
-    if rest_of_line.strip():
-        return ""  # inline insertion before more text on the same line
+    if text[line_start:offset].strip() and rest_of_line.strip():
+        return ""  # inline insertion between text on the same line
     out = "" if code.endswith("\n") else "\n"
     after = text[offset:]
     if (
