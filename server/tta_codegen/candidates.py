@@ -39,7 +39,7 @@ def temperature_schedule(count: int, base: float, temperatures: list[float]) -> 
 class Score:
     """Bigger is better; compared field by field in this order."""
 
-    all_passed: bool
+    all_passed: bool  # every gate passed and the reply is whole
     basics: int  # of syntax and definition, how many passed (or did not apply)
     tests: float  # share of the project's tests passed, 1.0 when there are none
     examples: float  # share of the user's examples passed, 1.0 when there are none
@@ -57,10 +57,12 @@ class Candidate:
     temperature: float
     gates: list[GateResult] = field(default_factory=list)
     seconds: float = 0.0  # drawing and judging it, wall clock
+    # Cut off (token limit, unclosed fence) even after continuing: never a pass.
+    truncated: bool = False
 
     @property
     def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
+        return not self.truncated and all(g.passed for g in self.gates)
 
     def outputs(self) -> tuple[str, ...] | None:
         """What the candidate computed on the examples' inputs (for agreement), if known."""

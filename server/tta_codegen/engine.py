@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -26,6 +26,9 @@ from tta_codegen.extract import CodeExtractor
 from tta_codegen.gates.definition import required_definitions
 from tta_codegen.gates.runner import run_gates
 from tta_codegen.gates.types import GateInput, GateResult, failure_summary
+from tta_codegen.layout import lead as layout_lead
+from tta_codegen.layout import starts_top_level_def
+from tta_codegen.layout import trail as layout_trail
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
 from tta_codegen.models.errors import ModelError
 from tta_codegen.models.router import (
@@ -34,11 +37,13 @@ from tta_codegen.models.router import (
     AttemptStarted,
     Finished,
     ModelRouter,
+    RouterEvent,
 )
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
 from tta_codegen.reindent import Reindenter, common_indent
 from tta_codegen.request import GenerationRequest, language_for
+from tta_codegen.stubs import ImplementError, implement
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
 
@@ -71,6 +76,8 @@ class GenerationResult:
     # "prompt" when the request itself was bad (template, variables): a usage error.
     error_kind: str | None = None
     total_s: float = 0.0
+    # The delivered reply was cut off (token limit, unclosed fence) and not continued.
+    truncated: bool = False
 
     def to_answer(self) -> dict[str, Any]:
         """The contract's answer object."""
@@ -84,6 +91,7 @@ class GenerationResult:
             "usage": {
                 "prompt_tokens": self.usage.prompt_tokens,
                 "completion_tokens": self.usage.completion_tokens,
+                **({"estimated": True} if self.usage.estimated else {}),
             },
             "cost_usd": round(self.cost_usd, 8),
             "iterations": self.iterations,
@@ -238,19 +246,23 @@ class Engine:
                     )  # fmt: skip
                     if code is None:
                         break  # the model failed outright; result.error says why
+                    truncated = result.truncated
                     gates = await self.check(request, code)
             except TimeoutError:
                 if code is not None:
                     # Drawn, but the time was up before the gates finished: not judged.
                     unjudged = [_unjudged(settings.max_seconds)]
                     spent = time.monotonic() - began
-                    drawn.append(Candidate(index, code, temperatures[index], unjudged, spent))
+                    drawn.append(
+                        Candidate(
+                            index, code, temperatures[index], unjudged, spent, result.truncated
+                        )
+                    )
                     shown = index
                 sink.note(f"[refine] max_seconds ({settings.max_seconds:g} s) reached")
                 break
-            drawn.append(
-                Candidate(index, code, temperatures[index], gates, time.monotonic() - began)
-            )
+            spent = time.monotonic() - began
+            drawn.append(Candidate(index, code, temperatures[index], gates, spent, truncated))
             shown = index
             feedback = settings.feedback == "always" or (
                 settings.feedback == "tests" and request.kind == "tests"
@@ -276,10 +288,10 @@ class Engine:
             # The sink holds another (or a half-drawn) candidate: put the chosen one back.
             await sink.reset()
             sink.write(chosen.text)
-        result.text, result.error = chosen.text, None
+        result.text, result.error, result.truncated = chosen.text, None, chosen.truncated
         result.gate_results = chosen.gates
         result.gates = [g.to_answer() for g in chosen.gates]
-        result.status = final_status(chosen.gates)
+        result.status = final_status(chosen.gates, truncated=chosen.truncated)
 
     async def check(self, request: GenerationRequest, code: str) -> list[GateResult]:
         """Run the configured gates on the document as it would be with ``code`` in place."""
@@ -300,52 +312,114 @@ class Engine:
         *,
         temperature: float | None = None,
     ) -> str | None:
-        """One model reply (with the router's fallbacks) streamed into the sink."""
+        """One model reply (with the router's fallbacks) streamed into the sink.
+
+        A reply the token limit cut off (or whose fence never closed) is continued, up to
+        ``[generation] max_continuations`` times, by asking the same model to go on from
+        where it stopped; the joined code is returned. ``result.truncated`` says whether
+        it is still cut off. Usage and cost of every attempt, failed or not, are added to
+        ``result``.
+        """
         gen = self.config.generation
-        model_request = ModelRequest(
-            messages=messages,
-            max_tokens=gen.max_tokens,
-            temperature=gen.temperature if temperature is None else temperature,
-            task_type=task_type,
-        )
         state = _AttemptState(gen.max_output_chars, request)
+        result.truncated = False
+        model_id = request.model
+        conversation = messages
+        continuations = 0
+
+        def accept(stop_reason: str | None) -> str | None:
+            if state.cut_off(stop_reason) and state.may_continue and state.failure is None:
+                state.pause()  # keep the extractor open: the continuation follows
+                return None
+            tail = state.finish(stop_reason)
+            if tail and not state.failure:
+                sink.write(tail)
+            return state.failure
+
         try:
-
-            def accept() -> str | None:
-                tail = state.finish()
-                if tail and not state.failure:
-                    sink.write(tail)
-                return state.failure
-
-            async for event in self.router.stream(
-                model_request, request.model, should_stop=state.should_stop, accept=accept
-            ):
-                if isinstance(event, AttemptStarted):
-                    state.start(event.model)
-                    sink.progress(event.model, 0)
-                elif isinstance(event, TextDelta):
-                    if result.ttft_s is None:
-                        result.ttft_s = time.perf_counter() - started
-                    code = state.feed(event.text)
-                    if code:
-                        sink.write(code)
-                    sink.progress(state.model, state.tokens)
-                elif isinstance(event, AttemptFailed):
-                    result.attempts.append(Attempt(event.model, event.error))
-                    if state.written:
-                        await sink.reset()
-                elif isinstance(event, Finished):
-                    # accept() has already flushed the tail and judged the reply usable.
-                    result.attempts.append(Attempt(event.model))
-                    result.model = event.model
-                    result.usage = _add_usage(result.usage, event.usage)
-                    result.cost_usd += event.cost_usd
+            while True:
+                model_request = ModelRequest(
+                    messages=conversation,
+                    max_tokens=gen.max_tokens,
+                    temperature=gen.temperature if temperature is None else temperature,
+                    task_type=task_type,
+                )
+                state.may_continue = continuations < gen.max_continuations
+                finished: Finished | None = None
+                events = self.router.stream(
+                    model_request, model_id, should_stop=state.should_stop, accept=accept
+                )
+                async for event in _closing(events):
+                    if isinstance(event, AttemptStarted):
+                        if continuations == 0:
+                            state.start(event.model)
+                        sink.progress(event.model, state.tokens)
+                    elif isinstance(event, TextDelta):
+                        if result.ttft_s is None:
+                            result.ttft_s = time.perf_counter() - started
+                        code = state.feed(event.text)
+                        if code:
+                            sink.write(code)
+                        sink.progress(state.model, state.tokens)
+                    elif isinstance(event, AttemptFailed):
+                        result.attempts.append(Attempt(event.model, event.error))
+                        _add_spent(result, event.usage, event.cost_usd)
+                        if continuations:
+                            # The continuation failed: deliver what there is, cut off.
+                            tail = state.finish("length")
+                            if tail and not state.failure:
+                                sink.write(tail)
+                            result.truncated = state.truncated
+                            return state.text() if not state.failure else None
+                        if state.written:
+                            await sink.reset()
+                    elif isinstance(event, Finished):
+                        # accept() has already flushed the tail and judged the reply usable.
+                        result.attempts.append(Attempt(event.model))
+                        result.model = event.model
+                        _add_spent(result, event.usage, event.cost_usd)
+                        finished = event
+                        break
+                if finished is None:
+                    return None
+                if not state.paused:
+                    result.truncated = state.truncated
                     return state.text()
+                continuations += 1
+                sink.note(f"continuing a cut-off reply ({continuations}/{gen.max_continuations})")
+                model_id = finished.model
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", state.raw()),
+                    ChatMessage("user", CONTINUE_PROMPT),
+                ]
+                state.resume()
         except AllModelsFailed as exc:
             result.error = str(exc)
         except ModelError as exc:
             result.error = str(exc)
         return None
+
+
+CONTINUE_PROMPT = (
+    "Your reply was cut off by the length limit. Continue it from exactly where it stopped: "
+    "write only the rest, starting with the next character, without repeating anything and "
+    "without opening a new code block. Close the code block when the code is complete."
+)
+
+
+async def _closing(events: AsyncIterator[RouterEvent]) -> AsyncIterator[RouterEvent]:
+    """Iterate the router's events, closing its stream (and its HTTP request) when the
+    caller stops early."""
+    async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            yield event
+
+
+def _add_spent(result: GenerationResult, usage: Usage | None, cost_usd: float) -> None:
+    if usage is not None:
+        result.usage = _add_usage(result.usage, usage)
+    result.cost_usd += cost_usd
 
 
 def final_status(gate_results: list[GateResult], *, truncated: bool = False) -> Status:
@@ -435,16 +509,29 @@ def gate_input(request: GenerationRequest, code: str) -> GateInput:
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
+    return Usage(
+        a.prompt_tokens + b.prompt_tokens,
+        a.completion_tokens + b.completion_tokens,
+        estimated=a.estimated or b.estimated,
+    )
 
 
 class _AttemptState:
-    """What one model attempt produced so far."""
+    """What one model attempt produced so far (continuations included).
+
+    Code flows extractor → reindent → framing (a generate: its own line, PEP 8 blank lines;
+    see :mod:`tta_codegen.layout`) → the sink. An implement request holds its code back
+    and writes the whole function once the reply is complete (:mod:`tta_codegen.stubs`).
+    """
 
     def __init__(self, max_chars: int, request: GenerationRequest | None = None) -> None:
         self.max_chars = max_chars
+        self.request = request
         self.model = ""
         self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
+        self.frame = request is not None and request.kind == "generate"
+        self.hold = request is not None and request.stub is not None
+        self.may_continue = False  # set by the engine before each reply
         self.start("")
 
     def start(self, model: str) -> None:
@@ -452,9 +539,16 @@ class _AttemptState:
         self.extractor = CodeExtractor()
         self.indenter = Reindenter(self.target_indent, first_line_prefixed=self.first_prefixed)
         self.parts: list[str] = []
+        self.raw_parts: list[str] = []
         self.chars = 0
         self.tokens = 0
         self.failure: str | None = None
+        self.paused = False
+        self.truncated = False
+        self._head: str | None = "" if self.frame else None  # code held until framed
+        # The start of a continuation, held until it shows whether it reopens a fence.
+        self._resuming = False
+        self._resume_head = ""
 
     @property
     def written(self) -> bool:
@@ -463,12 +557,60 @@ class _AttemptState:
     def should_stop(self) -> bool:
         return self.extractor.done or self.failure is not None
 
+    def cut_off(self, stop_reason: str | None) -> bool:
+        """The reply ended without its end: the token limit, or a fence still open."""
+        if self.extractor.done:
+            return False  # the code block closed: what the limit cut was prose after it
+        return stop_reason == "length" or self.extractor.open_fence
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        """A continuation of the same reply starts: it may reopen a fence; drop that."""
+        self.paused = False
+        self._resuming = True
+        self._resume_head = ""
+
+    def raw(self) -> str:
+        return "".join(self.raw_parts)
+
     def feed(self, text: str) -> str:
         self.tokens += 1
+        if self._resuming:
+            held = self._resume_head + text
+            start = held.lstrip()
+            if "\n" not in held and (not start or start[0] in "`~") and len(held) < 80:
+                self._resume_head = held
+                return ""
+            self._resuming, self._resume_head = False, ""
+            text = _drop_reopened_fence(held) if self.extractor.in_code else held
+        self.raw_parts.append(text)
         code = self.extractor.feed(text)
         if self.reindent and code:
             code = self.indenter.feed(code)
-        return self._take(code)
+        return self._frame(code)
+
+    def _frame(self, code: str, *, final: bool = False) -> str:
+        """Hold the first code back until it shows whether it opens a definition."""
+        if self._head is None or self.request is None:
+            return self._take(code)
+        self._head += code
+        decided = starts_top_level_def(self._head.lstrip("\n"))
+        if decided is None and not final:
+            return ""
+        if not self._head and not final:
+            return ""
+        head, self._head = self._head, None
+        if not head.strip() and final:
+            return self._take(head)
+        lead = layout_lead(
+            self.request.text,
+            self.request.start,
+            language=self.request.language,
+            top_level_def=bool(decided) and not self.first_prefixed,
+        )
+        return self._take(lead + head)
 
     def _take(self, code: str) -> str:
         if not code or self.failure:
@@ -481,29 +623,58 @@ class _AttemptState:
             return ""
         self.parts.append(code)
         self.chars += len(code)
-        return code
+        return "" if self.hold else code
 
-    def finish(self) -> str:
+    def finish(self, stop_reason: str | None = None) -> str:
+        self.truncated = self.cut_off(stop_reason)
         code = self.extractor.finish()
         if self.reindent:
             code = self.indenter.feed(code) + self.indenter.finish()
-        tail = self._take(code)
+        tail = self._frame(code, final=True)
         if self.failure is None and not self.extractor.saw_code:
             self.failure = (
                 "the model answered with prose and no code"
                 if self.extractor.saw_prose or self.tokens
                 else "the model returned an empty reply"
             )
+        if self.failure is not None:
+            return ""
+        if self.frame and self.request is not None and self.chars:
+            end = layout_trail(
+                self.request.text, self.request.start, self.text(), language=self.request.language
+            )
+            tail += self._take(end)
+        if self.hold and self.request is not None and self.request.stub is not None:
+            try:
+                whole = implement(self.request.stub, self.text())
+            except ImplementError as exc:
+                self.failure = str(exc)
+                return ""
+            self.parts, self.chars = [whole], len(whole)
+            return whole
         return tail
 
     def text(self) -> str:
         return "".join(self.parts)
 
 
+def _drop_reopened_fence(continuation: str) -> str:
+    """A continuation of code that starts by reopening a code block (```python) would put
+    the fence line into the code (or end it): drop that line. A bare fence closes the
+    block and stays."""
+    first, nl, rest = continuation.partition("\n")
+    line = first.strip()
+    if nl and line.startswith(("```", "~~~")) and line.strip("`~").strip():
+        return rest
+    return continuation
+
+
 def _indent_plan(request: GenerationRequest | None) -> tuple[str, bool, bool]:
     """(target indent, first line already indented, whether to reindent at all)."""
     if request is None:
         return "", False, False
+    if request.stub is not None:
+        return "", False, False  # stubs.implement indents the body itself
     if request.kind == "refine":
         return common_indent(request.text[request.start : request.end]), False, True
     line_start = request.text.rfind("\n", 0, request.start) + 1

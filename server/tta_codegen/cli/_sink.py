@@ -47,8 +47,9 @@ class TerminalSink:
     def progress(self, model: str, tokens: int) -> None:
         now = time.perf_counter()
         if model != self.model or tokens < self.tokens:
-            # A new attempt: a fallback model, or the same one again after a failure.
-            if self.model and not self.console.is_terminal:
+            # A new attempt. Only another model means a fallback; the same model again is a
+            # new round or a continuation, which the engine announces with note().
+            if self.model and model != self.model and not self.console.is_terminal:
                 self.console.print(f"{self.model} failed; trying {model}", highlight=False)
             elif not self.model and not self.console.is_terminal:
                 self.console.print(f"generating with {model}", highlight=False)
