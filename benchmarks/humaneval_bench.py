@@ -50,13 +50,21 @@ JUDGE = GatesConfig.model_validate(
 )
 
 
+# One llama.cpp thread: on cores shared with other work, more threads wait on each other at
+# every token (measured here: 80+ s a problem with 2 threads at load 8, 15 s with one).
+N_THREADS = 1
+
+
 def project_config(max_tokens: int) -> str:
     return (
         "[tool.tta-codegen.generation]\n"
         f"max_tokens = {max_tokens}\n"
         "temperature = 0.0\n\n"
         "[tool.tta-codegen.context]\n"
-        "index = false\n"
+        "index = false\n\n"
+        "[tool.tta-codegen.providers.embedded]\n"
+        'kind = "llamacpp"\n'
+        f"n_threads = {N_THREADS}\n"
     )
 
 
@@ -255,6 +263,7 @@ async def run(limit: int | None, max_tokens: int, log: Any = print) -> dict[str,
         "model": "embedded (zero-key default)",
         "problems": len(problems),
         "max_tokens": max_tokens,
+        "n_threads": N_THREADS,
         "commit": commit,
         "machine": machine(),
         "loadavg_before": load_before,

@@ -48,5 +48,5 @@ async def test_stops_at_the_first_candidate_that_passes(
     # The first is the single shot at the generation temperature, then the schedule; the
     # second is a fresh sample of the same prompt (no failure fed back by default).
     first, second = fake.requests[0].body, fake.requests[1].body
-    assert first["temperature"] == 0.2 and second["temperature"] == 0.6
+    assert first["temperature"] == 0.2 and second["temperature"] == 0.4
     assert first["messages"] == second["messages"]

@@ -90,7 +90,7 @@ async def test_delivers_the_best_with_gates_failed_when_none_passes(
     assert examples["passed"] is False and "1 of 2 example(s) failed" in examples["message"]
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["chosen"] for r in rows] == [False, True, False]
-    assert [r["temperature"] for r in rows] == [0.2, 0.6, 0.8]
+    assert [r["temperature"] for r in rows] == [0.2, 0.4, 0.6]
     assert rows[2]["file"] == "def plus(a, b):\n    return a + b\n"
 
 

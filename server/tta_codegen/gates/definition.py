@@ -18,6 +18,7 @@ import time
 import warnings
 
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, RequiredDefinition
+from tta_codegen.stubs import is_stub
 
 _DEF_IN_WORDS = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 
@@ -42,30 +43,6 @@ def params_of(args: ast.arguments) -> tuple[str, ...]:
     if args.kwarg is not None:
         names.append("**" + args.kwarg.arg)
     return tuple(names)
-
-
-def _constant(stmt: ast.stmt, kind: type) -> bool:
-    return (
-        isinstance(stmt, ast.Expr)
-        and isinstance(stmt.value, ast.Constant)
-        and isinstance(stmt.value.value, kind)
-    )
-
-
-def is_stub(node: _Function) -> bool:
-    """A body of only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
-    body = list(node.body)
-    if body and _constant(body[0], str):
-        body = body[1:]
-    for stmt in body:
-        if isinstance(stmt, ast.Pass) or _constant(stmt, type(Ellipsis)):
-            continue
-        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
-            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
-            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
-                continue
-        return False
-    return True
 
 
 def _functions(tree: ast.AST) -> list[_Function]:

@@ -141,7 +141,7 @@ class RefineConfig(_Strict):
     # K: candidates drawn at most (the first is the single shot at [generation] temperature).
     max_iterations: int = Field(default=4, ge=1, le=20)
     # Temperatures of the 2nd, 3rd, ... candidates; the last value repeats.
-    temperatures: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])
+    temperatures: list[float] = Field(default_factory=lambda: [0.4, 0.6, 0.8])
     # Wall-clock bound of the whole loop (model calls and gates), seconds.
     max_seconds: float = Field(default=90.0, gt=0, le=3600)
     # When to show a candidate's gate failures to the model for the next one: "never",
