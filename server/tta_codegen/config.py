@@ -79,6 +79,9 @@ class GenerationConfig(_Strict):
     temperature: float = Field(default=0.2, ge=0, le=2)
     # Cap on the code a single reply may write, so a runaway model cannot flood a document.
     max_output_chars: int = Field(default=200_000, gt=0)
+    # How many times a reply cut off by the token limit (or an unclosed fence) is continued
+    # before the answer says "truncated".
+    max_continuations: int = Field(default=2, ge=0, le=10)
     # Where tta.generateTests writes: <tests_dir>/test_<module>.py under the workspace root.
     tests_dir: str = "tests"
 

@@ -41,6 +41,8 @@ class Reply:
     comments: bool = False  # interleave ": OPENROUTER PROCESSING" lines
     raw: list[str] | None = None  # exact SSE lines to send instead of chunks
     echo_prompt: bool = False  # reply with a fenced block holding the last user message
+    finish_reason: str = "stop"  # "length": the reply was cut by max_tokens
+    send_usage: bool = True  # False: no usage chunk (llama_cpp.server never sends one)
 
     @classmethod
     def text(cls, text: str, *, size: int = 4, **kw: Any) -> Reply:
@@ -225,9 +227,13 @@ class FakeProvider:
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
                 "model": model,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}],
             }
             await _chunk(w, f"data: {json.dumps(done)}\n\n")
+            if not reply.send_usage:
+                await _chunk(w, "data: [DONE]\n\n")
+                await _chunk(w, "")
+                return True
             usage = reply.usage or {
                 "prompt_tokens": max(1, len(req.all_text) // 4),
                 "completion_tokens": len(chunks),

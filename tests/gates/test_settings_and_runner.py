@@ -80,7 +80,7 @@ def test_bad_gate_settings(data: dict[str, object], words: str) -> None:
 
 def test_defaults() -> None:
     gates = GatesConfig()
-    assert gates.enabled == ["syntax", "ruff", "tests"]
+    assert gates.enabled == ["syntax", "definition", "ruff", "examples", "tests"]
     assert not gates.allow_network and gates.memory_mb == 2048
 
 

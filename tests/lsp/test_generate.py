@@ -22,9 +22,10 @@ async def test_generate_streams_code_into_document(editor: Editor, fake: FakePro
         },
     )
     assert answer["status"] == "completed", answer
-    expected = "import os\n\ndef add(a, b):\n    return a + b\n\nprint(os.sep)\n"
+    # PEP 8: two blank lines around a top-level definition (one was there on each side).
+    expected = "import os\n\n\ndef add(a, b):\n    return a + b\n\n\nprint(os.sep)\n"
     assert editor.text(uri) == expected
-    assert answer["text"] == "def add(a, b):\n    return a + b\n"
+    assert answer["text"] == "\ndef add(a, b):\n    return a + b\n\n"
     assert answer["model"] == "fake-a"
     assert answer["attempts"] == [{"model": "fake-a"}]
     assert answer["usage"]["completion_tokens"] > 0

@@ -61,19 +61,17 @@ def insertion_point(text: str, line: int | None) -> InsertionPoint:
     return InsertionPoint(offset, line)
 
 
-def insert_code(text: str, offset: int, code: str) -> str:
-    """``text`` with ``code`` inserted at ``offset`` as whole lines, in the file's line endings."""
-    if not code:
-        return text
+def splice_code(text: str, start: int, end: int, code: str) -> str:
+    """``text`` with ``[start, end)`` replaced by ``code``, in the file's line endings.
+
+    Nothing else is added: the engine already framed the code (its own line, blank lines,
+    a final newline), and the gates judged exactly ``text[:start] + code + text[end:]``.
+    """
     newline = "\r\n" if "\r\n" in text else "\n"
     code = code.replace("\r\n", "\n")
-    if not code.endswith("\n"):
-        code += "\n"
     if newline != "\n":
         code = code.replace("\n", newline)
-    if offset > 0 and not text[:offset].endswith("\n"):
-        code = newline + code  # the file's last line had no newline
-    return text[:offset] + code + text[offset:]
+    return text[:start] + code + text[end:]
 
 
 def write_atomic(path: Path, text: str) -> None:

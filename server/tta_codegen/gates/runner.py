@@ -24,7 +24,17 @@ from dataclasses import replace
 
 from tta_codegen.gates import workdir as workdirs
 from tta_codegen.gates.command import command_gate
-from tta_codegen.gates.python import mypy_gate, ruff_gate, syntax_gate, test_targets, tests_gate
+from tta_codegen.gates.definition import definition_gate
+from tta_codegen.gates.examples import examples_gate
+from tta_codegen.gates.python import (
+    discover_tests,
+    is_test_file,
+    mypy_gate,
+    ruff_gate,
+    syntax_gate,
+    test_targets,
+    tests_gate,
+)
 from tta_codegen.gates.settings import BUILTIN_GATES, GatesConfig
 from tta_codegen.gates.types import (
     GateDiagnostic,
@@ -68,6 +78,15 @@ def gates_for(inp: GateInput, config: GatesConfig) -> list[str]:
 
 async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
     names = gates_for(inp, config)
+    if (
+        "tests" in names
+        and not inp.test_targets
+        and not any(is_test_file(p) for p in inp.extra_files)
+    ):
+        # No tests named or generated: the project's own tests of this module, if any.
+        found = await asyncio.to_thread(discover_tests, inp)
+        if found:
+            inp = replace(inp, test_targets=found)
     results: list[GateResult] = []
     wd: Workdir | None = None
     try:
@@ -79,6 +98,11 @@ async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
                 results.append(
                     GateResult(name, False, "not run: the file does not parse (see `syntax`)")
                 )
+                continue
+            if name == "definition":
+                checked = await definition_gate(inp)
+                if checked is not None:
+                    results.append(checked)
                 continue
             if wd is None:
                 try:
@@ -138,6 +162,8 @@ async def _run_one(
         return await ruff_gate(inp, wd, config)
     if name == "mypy":
         return await mypy_gate(inp, wd, config)
+    if name == "examples":
+        return await examples_gate(inp, wd, config)
     if name == "tests":
         targets = await asyncio.to_thread(test_targets, inp, wd)
         # Nothing to test is not a result: the gate is simply left out.
