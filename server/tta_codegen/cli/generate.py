@@ -21,6 +21,7 @@ from rich.console import Console
 
 from tta_codegen.cli._files import (
     FileProblem,
+    check_writable,
     insert_code,
     insertion_point,
     read_text,
@@ -193,6 +194,13 @@ def generate(
         raise click.UsageError("--var fills a template: add --template ID")
     if out is not None and out.exists() and not force:
         _fail(err, f"{out} already exists (add --force to overwrite it)", EXIT_USAGE)
+    target = file_ if file_ is not None else out
+    if target is not None and not show_diff:
+        # Before any model call: a file or folder that cannot take the code costs nothing.
+        try:
+            check_writable(target)
+        except FileProblem as exc:
+            _fail(err, str(exc), EXIT_USAGE)
 
     loaded = load_config(Path.cwd())
     if loaded.issues:
@@ -242,7 +250,6 @@ def generate(
 
     code = EXIT_OK
     written: str | None = None
-    target = file_ if file_ is not None else out
     if result.status == "completed" and target is not None and not as_json:
         before = text if file_ is not None else ""
         after = insert_code(before, offset, result.text) if file_ is not None else result.text
