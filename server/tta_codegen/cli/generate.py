@@ -28,21 +28,21 @@ from tta_codegen.cli._files import (
     write_atomic,
 )
 from tta_codegen.cli._sink import TerminalSink
-from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app, fail
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
 from tta_codegen.prompts.builder import PromptBuilder
+from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, language_for
 
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
-    console.print(f"tta-codegen: {message}", markup=False, highlight=False, soft_wrap=True)
-    sys.exit(code)
+    fail(message, code)  # the CLI's one error path (cli/app.py)
 
 
 def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
@@ -315,6 +315,9 @@ def unified_diff(path: str, before: str, after: str, *, new_file: bool = False) 
 def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:
     if result.status != "completed":
         reason = " ".join((result.error or result.status).split())
+        if result.error_kind == "prompt":
+            # The user's template or variables, not a failed generation: say what to run.
+            return f"tta-codegen: {for_cli(reason)}"
         return f"tta-codegen: generation failed: {reason}"
     tokens = result.usage.completion_tokens or sink.tokens
     rate = sink.tokens_per_s
