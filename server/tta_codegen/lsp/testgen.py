@@ -105,12 +105,14 @@ async def _generate_tests(
         return GenerationResult(status="failed", error=ls.loaded.error_message()).to_answer()
     root = ls.workspace_root
     doc = ls.workspace.get_text_document(uri)
-    source_path = Path(doc.path)
-    if root is None or not source_path.is_relative_to(root):
+    # Compared resolved, never as text: "<ws>/../outside/x.py" (or %2e%2e, or a link out of
+    # the workspace) names a file outside it, whatever its spelling starts with.
+    source_path = Path(doc.path).resolve()
+    if root is None or not source_path.is_relative_to(root.resolve()):
         raise JsonRpcInvalidParams(
             "tta.generateTests needs a workspace folder that contains the document"
         )
-    rel = source_path.relative_to(root)
+    rel = source_path.relative_to(root.resolve())
     test_path = test_file_for(root, rel, ls.loaded.config.generation.tests_dir)
     test_rel = test_path.relative_to(root.resolve())
     test_uri = test_path.as_uri()
