@@ -347,11 +347,8 @@ def _check_references(
             issues.append(ConfigIssue(_origin(layers, path), key, f"no model with id {ref!r}"))
     for name, p in config.providers.items():
         if p.kind in ("openai", "anthropic", "ollama") and not p.base_url:
-            issues.append(
-                ConfigIssue(
-                    _origin(layers, ("providers", name)), f"providers.{name}.base_url", "is required"
-                )
-            )
+            source = _origin(layers, ("providers", name))
+            issues.append(ConfigIssue(source, f"providers.{name}.base_url", "is required"))
     return issues
 
 

@@ -179,8 +179,13 @@ async def test_stats_text_names_the_ledger_and_keeps_columns(
         "    print(ledger.path)\n"
         "asyncio.run(main())\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", record], env=env, capture_output=True, text=True, check=True
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", record],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     ledger_path = done.stdout.strip()
     r = await cli("stats")

@@ -10,9 +10,7 @@ from tests.fakes.provider import FakeProvider, Reply
 from tta_codegen.models.embedded import embedded_available
 
 
-async def test_malformed_toml_gets_one_verdict_and_fitting_advice(
-    ws: Path, cli: RunCli
-) -> None:
+async def test_malformed_toml_gets_one_verdict_and_fitting_advice(ws: Path, cli: RunCli) -> None:
     (ws / "tta-codegen.toml").write_text("[routing\ndefault = 1\n")
     r = await cli("doctor")
     assert r.code == 1

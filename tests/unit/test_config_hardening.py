@@ -44,7 +44,9 @@ def test_an_entry_missing_a_required_key_is_dropped_and_reported_once(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     path = tmp_path / "tta-codegen.toml"
-    path.write_text(FAST.replace('id = "fast"\n', "").replace('default = "fast"', 'default = "slow"'))
+    path.write_text(
+        FAST.replace('id = "fast"\n', "").replace('default = "fast"', 'default = "slow"')
+    )
     loaded = load_config(tmp_path, environ={})
     keys = [i.key for i in loaded.issues]
     assert keys.count("models[0].colour") == 1 and keys.count("models[0].id") == 1

@@ -3,8 +3,9 @@
 Checks, in order: the configuration (each issue with its file, key and reason), the API key
 environment variables the providers name (present or not: values are never printed), that
 each remote provider answers (``GET`` on its model list, all in parallel, short timeout)
-and lists every model the config names for it, and that the embedded runtime and model files are there. It changes nothing. Exit 0 when
-nothing is broken, 1 otherwise (warnings alone do not fail).
+and lists every model the config names for it, and that the embedded runtime and model
+files are there. It changes nothing. Exit 0 when nothing is broken, 1 otherwise (warnings
+alone do not fail).
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ from pygls.protocol.language_server import lsp_method
 from tta_codegen.lsp.cancel import current_command
 from tta_codegen.lsp.documents import DocumentTracker
 
-
 log = logging.getLogger(__name__)
 
 PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS = -32700, -32600, -32602
