@@ -45,8 +45,11 @@ async def run_cli(
     env: dict[str, str],
     timeout: float = 120,
     interrupt_when: Callable[[], bool] | None = None,
+    prefix: tuple[str, ...] = (),
 ) -> CliResult:
+    # ``prefix`` wraps the command, e.g. NO_DAC_OVERRIDE to run without root's override.
     proc = await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         "tta_codegen",
@@ -73,6 +76,15 @@ async def run_cli(
         raise
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+# CI runs as root, and root writes a 0444 file anyway: permission tests drop the
+# capabilities that let it (the child keeps uid 0, so it still owns the test's files).
+NO_DAC_OVERRIDE = (
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+)
 
 
 @pytest.fixture

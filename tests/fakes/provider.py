@@ -89,6 +89,9 @@ class FakeProvider:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.stream_closed = asyncio.Event()  # set whenever a client goes away mid-stream
+        self.models = ["fake-model"]  # what GET /models lists
+        # Set to "/v1" to answer 404 elsewhere, as llama.cpp's and vLLM's servers do.
+        self.require_prefix: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -166,8 +169,11 @@ class FakeProvider:
                 writer.close()
 
     async def _respond(self, method: str, req: RecordedRequest, w: asyncio.StreamWriter) -> bool:
+        if self.require_prefix and not req.path.startswith(self.require_prefix + "/"):
+            await _send_json(w, 404, {"detail": "Not Found"})
+            return True
         if method == "GET" and req.path.rstrip("/").endswith("/models"):
-            data = {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+            data = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
             await _send_json(w, 200, data)
             return True
         if not req.path.rstrip("/").endswith("/chat/completions"):

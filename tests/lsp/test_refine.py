@@ -97,7 +97,9 @@ async def test_refinement_loop_feeds_gate_failures_back_until_they_pass(
     fake.add(Reply.text("```python\ndef fixed():\n    return 1\n```\n"), match="quality gates")
     # Feedback is off for code by default ([refine] feedback = "tests"); asked for here.
     editor = await make_editor(
-        provider_settings(fake.base_url, gates={"enabled": ["syntax"]}, refine={"feedback": "always"})
+        provider_settings(
+            fake.base_url, gates={"enabled": ["syntax"]}, refine={"feedback": "always"}
+        )
     )
     uri = editor.open("g.py", "")
     answer = await editor.execute(

@@ -22,13 +22,22 @@ from rich.console import Console
 
 from tta_codegen.cli._files import (
     FileProblem,
+    check_writable,
     insertion_point,
     read_text,
     splice_code,
     write_atomic,
 )
 from tta_codegen.cli._sink import TerminalSink
-from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.cli.app import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_WHOLE,
+    EXIT_OK,
+    EXIT_USAGE,
+    app,
+    fail,
+)
 from tta_codegen.cli.trust import trust_option, warn_untrusted
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
@@ -36,14 +45,12 @@ from tta_codegen.engine import Engine, GenerationResult
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
 from tta_codegen.prompts.builder import PromptBuilder
+from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, language_for
-
-EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
-    console.print(f"tta-codegen: {message}", markup=False, highlight=False, soft_wrap=True)
-    sys.exit(code)
+    fail(message, code)  # the CLI's one error path (cli/app.py)
 
 
 def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
@@ -203,6 +210,13 @@ def generate(
         raise click.UsageError("--var fills a template: add --template ID")
     if out is not None and out.exists() and not force:
         _fail(err, f"{out} already exists (add --force to overwrite it)", EXIT_USAGE)
+    target = file_ if file_ is not None else out
+    if target is not None and not show_diff:
+        # Before any model call: a file or folder that cannot take the code costs nothing.
+        try:
+            check_writable(target)
+        except FileProblem as exc:
+            _fail(err, str(exc), EXIT_USAGE)
 
     config = cli_config(err, model, trusted=trust_workspace)
 
@@ -240,9 +254,6 @@ def generate(
         allow_failing=allow_failing,
         use_context=with_context,
     )
-
-
-EXIT_NOT_WHOLE = 3  # gates_failed or truncated: delivered on stdout, not written
 
 
 def run_and_deliver(
@@ -379,6 +390,9 @@ def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) 
         )
     if result.status != "completed":
         reason = " ".join((result.error or result.status).split())
+        if result.error_kind == "prompt":
+            # The user's template or variables, not a failed generation: say what to run.
+            return f"tta-codegen: {for_cli(reason)}"
         return f"tta-codegen: generation failed: {reason}"
     tokens = result.usage.completion_tokens or sink.tokens
     rate = sink.tokens_per_s

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from tta_codegen.cli._files import FileProblem, line_count, read_text
+from tta_codegen.cli._files import FileProblem, check_writable, line_count, read_text
 from tta_codegen.cli.app import EXIT_USAGE, app
 from tta_codegen.cli.generate import _fail, cli_config, run_and_deliver
 from tta_codegen.cli.trust import trust_option
@@ -73,8 +73,12 @@ def _common(f: click.decorators.FC) -> click.decorators.FC:
     return f
 
 
-def _read(err: Console, file_: Path) -> str:
+def _read(err: Console, file_: Path, *, will_write: bool) -> str:
+    """The file's text; when it is to be written, refused now if it cannot be (before any
+    model call: a read-only or unwritable file costs nothing)."""
     try:
+        if will_write:
+            check_writable(file_)
         return read_text(file_)
     except FileProblem as exc:
         _fail(err, str(exc), EXIT_USAGE)
@@ -106,7 +110,7 @@ def implement(
         raise click.UsageError("give the function with either --line N or --symbol NAME")
     if show_diff and assume_yes:
         raise click.UsageError("use either --diff (show, don't write) or --yes (write), not both")
-    text = _read(err, file_)
+    text = _read(err, file_, will_write=not show_diff)
     path = str(file_.resolve())
     if language_for(path) != "python":
         _fail(err, f"{file_}: implement works on Python files (.py)", EXIT_USAGE)
@@ -163,7 +167,7 @@ def refine(
     if m is None:
         raise click.BadParameter(f"{lines!r} is not A-B (e.g. 3-12)", param_hint="--lines")
     first, last = int(m.group(1)), int(m.group(2))
-    text = _read(err, file_)
+    text = _read(err, file_, will_write=not show_diff)
     count = line_count(text)
     if not 1 <= first <= last <= count:
         _fail(err, f"--lines {lines} is outside the file (1..{count}, A ≤ B)", EXIT_USAGE)
@@ -201,7 +205,6 @@ def _deliver(
     assume_yes: bool,
     allow_failing: bool,
     use_context: bool,
-    trust_workspace: bool,
 ) -> None:
     run_and_deliver(
         err,

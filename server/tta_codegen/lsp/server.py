@@ -80,6 +80,11 @@ class TtaLanguageServer(LanguageServer):
     def tracker(self) -> DocumentTracker:
         return self.protocol.tracker
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # A message the reader could not take gets its JSON-RPC error answer, not a popup.
+        if not self.protocol.answer_rejected(error):
+            super().report_server_error(error, source)
+
     def _make_engine(self, config: Config) -> Engine:
         return Engine(
             config,
