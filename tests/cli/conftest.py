@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S
+
 
 @dataclass
 class CliResult:
@@ -40,9 +42,13 @@ async def run_cli(
     *args: str,
     cwd: Path,
     env: dict[str, str],
-    timeout: float = 120,
+    timeout: float = HANG_GUARD_S,
     interrupt_when: Callable[[], bool] | None = None,
 ) -> CliResult:
+    """Run ``python -m tta_codegen ARGS``; ``timeout`` only guards against a hang.
+
+    A command that runs the real embedded model passes ``timeout=SLOW_HANG_GUARD_S``.
+    """
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -41,6 +41,9 @@ class Reply:
     comments: bool = False  # interleave ": OPENROUTER PROCESSING" lines
     raw: list[str] | None = None  # exact SSE lines to send instead of chunks
     echo_prompt: bool = False  # reply with a fenced block holding the last user message
+    # Keep the stream open after the chunks until the test sets this event: "the generation
+    # is still running" becomes a fact the test controls, not a race against the clock.
+    hold: asyncio.Event | None = None
 
     @classmethod
     def text(cls, text: str, *, size: int = 4, **kw: Any) -> Reply:
@@ -221,6 +224,8 @@ class FakeProvider:
                 return True
             if reply.hang:
                 await asyncio.sleep(3600)
+            if reply.hold is not None:
+                await reply.hold.wait()
             done = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
