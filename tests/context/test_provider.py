@@ -73,6 +73,7 @@ async def test_opened_document_is_searchable_before_it_is_saved(tmp_path: Path) 
     await ctx.start()
     path = root / "app" / "shapes.py"
     ctx.document_opened(path, "def polygon_area_sum(points):\n    return 0\n")
+
     async def example_from_buffer() -> list[Any]:
         result = await ctx.gather(request(root, "polygon area"), Config(context=cfg))
         return [p for p in result.parts if p.kind == "example" and "shapes.py" in p.source]

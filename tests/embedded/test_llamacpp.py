@@ -167,7 +167,10 @@ def test_missing_runtime_says_how_to_install() -> None:
         "asyncio.run(main())\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_GUARD_S,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
         check=True,
     )
     assert "pip install 'tta-codegen[local]'" in out.stdout

@@ -48,6 +48,7 @@ async def test_workspace_file_config_and_reload_on_save(
     editor.client.text_document_did_save(
         types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=toml.as_uri()))
     )
+
     async def listed() -> Any:
         return await editor.execute("tta.listModels", {})
 

@@ -163,7 +163,9 @@ async def test_index_follows_edits_and_watched_files(
     async def found(file: str, query: str) -> bool:
         return any(s.startswith(file) for s in await sources(query))
 
-    await until(lambda: found("pkg/shapes.py", "polygon area"), "the edited buffer indexed", interval=0.05)
+    await until(
+        lambda: found("pkg/shapes.py", "polygon area"), "the edited buffer indexed", interval=0.05
+    )
     # A file created on disk, announced by the watcher.
     new = tmp_path / "ws" / "pkg" / "geometry_tools.py"
     new.write_text("def hexagon_perimeter_length(side):\n    return 6 * side\n")
@@ -184,6 +186,7 @@ async def test_index_follows_edits_and_watched_files(
             changes=[types.FileEvent(uri=new.as_uri(), type=types.FileChangeType.Deleted)]
         )
     )
+
     async def gone() -> bool:
         return not await found("pkg/geometry_tools.py", "hexagon")
 

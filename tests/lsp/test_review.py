@@ -385,6 +385,7 @@ async def test_closing_the_document_accepts(review: Reviewer, fake: FakeProvider
     answer = await review.generate(uri, 2, "add")
     assert answer["review"]
     ed.close(uri)
+
     async def none_pending() -> bool:
         return await ed.execute("tta.listPending", {}) == []
 

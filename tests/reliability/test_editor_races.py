@@ -60,9 +60,7 @@ async def test_client_rejecting_every_edit_fails_and_next_request_works(
     fake.add(SLOW, times=1)
     uri = editor.open("r.py", "a = 1\n")
     editor.reject_all = True
-    result = await asyncio.wait_for(
-        editor.execute("tta.generate", gen_args(uri, 1)), HANG_GUARD_S
-    )
+    result = await asyncio.wait_for(editor.execute("tta.generate", gen_args(uri, 1)), HANG_GUARD_S)
     assert result["status"] == "failed" and "reject" in result["error"]
     assert editor.text(uri) == "a = 1\n"
     editor.reject_all = False
