@@ -145,13 +145,12 @@ async def test_agent_error_state_fails_with_its_reason(openhands: FakeOpenHands)
 
 async def test_condensation_storm_is_stopped_within_its_limit(openhands: FakeOpenHands) -> None:
     openhands.scenario = storm(delay=0.02)
-    t0 = time.perf_counter()
+    # The time and idle limits are far away: ending any other way than on the 4th
+    # condensation gives another reason.
     events = await run_all(openhands, condensation_limit=4, time_limit_s=60, idle_timeout_s=60)
-    took = time.perf_counter() - t0
     end = ended(events)
     assert (end.outcome, end.reason) == ("failed", "condensation_loop")
     assert "condensed its context 4 times in a row" in end.message and "#8630" in end.message
-    assert took < 10, took
     assert len(openhands.stops) == 1
     conv = openhands.only()
     assert conv.status == "STOPPED"
@@ -177,7 +176,9 @@ async def test_hung_agent_is_stopped_after_its_idle_limit(openhands: FakeOpenHan
     took = time.perf_counter() - t0
     assert (end.outcome, end.reason) == ("failed", "idle_timeout")
     assert "sent nothing for 0.6s" in end.message
-    assert 0.5 < took < 6, took
+    # It waited out the idle limit (a lower bound: a busy machine only makes it longer);
+    # the far time limit would have given another reason had the idle limit not fired.
+    assert took > 0.5, took
     assert len(openhands.stops) == 1
 
 
@@ -187,7 +188,7 @@ async def test_time_limit_stops_a_busy_agent(openhands: FakeOpenHands) -> None:
     end = ended(await run_all(openhands, time_limit_s=0.8, max_iterations=10_000))
     took = time.perf_counter() - t0
     assert end.reason == "time_limit" and "0.8s" in end.message
-    assert 0.7 < took < 6, took
+    assert took > 0.7, took  # a lower bound only: the limit was waited out, not skipped
     assert len(openhands.stops) == 1
 
 

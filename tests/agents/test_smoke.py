@@ -7,6 +7,7 @@ import json
 import sys
 
 from tests.fakes.openhands import FakeOpenHands, action, create_file, script, state, storm
+from tests.guards import HANG_GUARD_S
 
 
 async def run_smoke(fake: FakeOpenHands) -> tuple[int, dict[str, object]]:
@@ -18,7 +19,7 @@ async def run_smoke(fake: FakeOpenHands) -> tuple[int, dict[str, object]]:
         fake.base_url,
         stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    out, _ = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)
     assert proc.returncode is not None
     return proc.returncode, json.loads(out.decode().strip().splitlines()[-1])
 

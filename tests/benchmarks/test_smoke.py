@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from benchmarks.__main__ import table
 
+from tests.guards import SLOW_HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -44,7 +46,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=SLOW_HANG_GUARD_S * 2,  # a hang guard: ~1 min idle
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert "HumanEval pass@1" in done.stdout and "added to first edit" in done.stdout
@@ -71,8 +73,9 @@ def test_server_figures(report: dict[str, Any]) -> None:
             "provider_ttft_measured",
         ):
             _summary(lsp, line, part)
-        # The fake's time to first token (0.1 s) is measured, not assumed.
-        assert 90 <= lsp[line]["provider_ttft_measured"]["p50_ms"] < 1000
+        # The fake's time to first token (0.1 s) is measured, not assumed. A lower bound
+        # only: a busy machine makes every figure larger, and speed is not tested here.
+        assert lsp[line]["provider_ttft_measured"]["p50_ms"] >= 90
     replies = lsp["edit_traffic"]["replies"]
     assert len(replies) >= 2
     for r in replies:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
 
@@ -43,11 +44,15 @@ async def run_cli(
     *args: str,
     cwd: Path,
     env: dict[str, str],
-    timeout: float = 120,
+    timeout: float = HANG_GUARD_S,
     interrupt_when: Callable[[], bool] | None = None,
     prefix: tuple[str, ...] = (),
 ) -> CliResult:
-    # ``prefix`` wraps the command, e.g. NO_DAC_OVERRIDE to run without root's override.
+    """Run ``python -m tta_codegen ARGS``; ``timeout`` only guards against a hang.
+
+    A command that runs the real embedded model passes ``timeout=SLOW_HANG_GUARD_S``.
+    ``prefix`` wraps the command, e.g. NO_DAC_OVERRIDE to run without root's override.
+    """
     proc = await asyncio.create_subprocess_exec(
         *prefix,
         sys.executable,

@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.cli.conftest import RunCli, cli_env
 from tests.cli.test_generate import CODE, REPLY, use_fake
 from tests.fakes.provider import FakeProvider
+from tests.guards import HANG_GUARD_S
 
 
 async def test_diff_prints_a_patch_and_writes_nothing(
@@ -55,14 +56,14 @@ def _run_in_terminal(
     )  # fmt: skip
     os.close(slave)
     seen = b""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + HANG_GUARD_S  # guards against a hang only
     while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
         try:
             seen += os.read(master, 4096)
         except OSError:
             break
     os.write(master, answer)
-    proc.wait(60)
+    proc.wait(HANG_GUARD_S)
     try:
         while chunk := os.read(master, 4096):
             seen += chunk

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from benchmarks.context_bench import make_tree
 
+from tests.guards import HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -30,7 +32,7 @@ def test_benchmark_runs_on_a_tiny_tree(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
     report = json.loads(out.stdout)["root"]
     assert report["indexed_files"] == 60

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+from typing import Any
 
+from tests.guards import until
 from tta_codegen.config import Config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.context.settings import ContextConfig
@@ -72,14 +73,12 @@ async def test_opened_document_is_searchable_before_it_is_saved(tmp_path: Path) 
     await ctx.start()
     path = root / "app" / "shapes.py"
     ctx.document_opened(path, "def polygon_area_sum(points):\n    return 0\n")
-    for _ in range(100):
+
+    async def example_from_buffer() -> list[Any]:
         result = await ctx.gather(request(root, "polygon area"), Config(context=cfg))
-        found = [p for p in result.parts if p.kind == "example" and "shapes.py" in p.source]
-        if found:
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError(f"buffer never indexed: {result.parts}")
+        return [p for p in result.parts if p.kind == "example" and "shapes.py" in p.source]
+
+    found = await until(example_from_buffer, "the open buffer indexed", interval=0.02)
     example = found[0]
     assert "polygon_area_sum" in example.text
     assert "open in the editor" in example.reason
@@ -100,9 +99,5 @@ async def test_changed_ignore_settings_drop_files(tmp_path: Path) -> None:
     assert "retry_with_backoff(fn):" not in result.text
     # Settings changed by a config reload reach the index through gather itself.
     await ctx.gather(request(root, "retry backoff"), Config(context=cfg))
-    for _ in range(100):
-        if ctx.status().files == 5:
-            break
-        await asyncio.sleep(0.02)
-    assert ctx.status().files == 5
+    await until(lambda: ctx.status().files == 5, "the reload's settings in the index")
     await ctx.close()

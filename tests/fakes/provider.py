@@ -43,6 +43,9 @@ class Reply:
     echo_prompt: bool = False  # reply with a fenced block holding the last user message
     finish_reason: str = "stop"  # "length": the reply was cut by max_tokens
     send_usage: bool = True  # False: no usage chunk (llama_cpp.server never sends one)
+    # Keep the stream open after the chunks until the test sets this event: "the generation
+    # is still running" becomes a fact the test controls, not a race against the clock.
+    hold: asyncio.Event | None = None
 
     @classmethod
     def text(cls, text: str, *, size: int = 4, **kw: Any) -> Reply:
@@ -229,6 +232,8 @@ class FakeProvider:
                 return True
             if reply.hang:
                 await asyncio.sleep(3600)
+            if reply.hold is not None:
+                await reply.hold.wait()
             done = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",

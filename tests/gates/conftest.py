@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S
 from tta_codegen.gates import sandbox
 from tta_codegen.gates.runner import GateInput, GateResult, run_gates
 from tta_codegen.gates.settings import GatesConfig
@@ -44,7 +45,8 @@ async def caps() -> sandbox.Capabilities:
 
 
 def config(**kwargs: object) -> GatesConfig:
-    data: dict[str, object] = {"timeout_s": 60, "tests": {"autoload_plugins": False}}
+    # The gates' own time limit is a hang guard here (tests of the limit set their own).
+    data: dict[str, object] = {"timeout_s": HANG_GUARD_S, "tests": {"autoload_plugins": False}}
     data.update(kwargs)
     return GatesConfig.model_validate(data)
 

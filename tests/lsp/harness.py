@@ -23,6 +23,8 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from tests.guards import HANG_GUARD_S, until
+
 
 @dataclass
 class EditRecord:
@@ -174,13 +176,9 @@ class Editor:
         """What an editor does when the user cancels: ``$/cancelRequest``."""
         self.client.cancel_request(types.CancelParams(id=msg_id))
 
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            if loop.time() > deadline:
-                raise AssertionError("condition not reached in time")
-            await asyncio.sleep(0.005)
+    async def wait_for(self, predicate: Any, timeout: float = HANG_GUARD_S) -> None:
+        """Wait until ``predicate()`` holds; ``timeout`` only guards against a hang."""
+        await until(predicate, "the editor's condition", timeout=timeout)
 
     async def code_actions(
         self, uri: str, rng: types.Range, diagnostics: list[types.Diagnostic] | None = None
@@ -275,6 +273,6 @@ async def start_editor(
 
 async def stop_editor(editor: Editor) -> None:
     try:
-        await asyncio.wait_for(editor.client.shutdown_session(), 10)
+        await asyncio.wait_for(editor.client.shutdown_session(), HANG_GUARD_S)
     finally:
         await editor.client.stop()

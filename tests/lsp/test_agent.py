@@ -13,7 +13,6 @@ import inspect
 import itertools
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from tests.fakes.openhands import (
     with_metrics,
 )
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
 from tests.lsp.harness import Editor, provider_settings, server_env, stop_editor
 from tta_codegen.config import OpenHandsConfig
 
@@ -198,15 +198,12 @@ async def test_condensation_loop_ends_in_a_clear_message_and_restores(
     editor = await agent_editor(agent_settings(fake, openhands))
     original = "x = 1\nprint(x)\n"
     uri = editor.open("a.py", original)
-    t0 = time.perf_counter()
     answer = await asyncio.wait_for(
-        editor.execute(COMMAND, generate_args(uri, "refactor all modules")), 30
+        editor.execute(COMMAND, generate_args(uri, "refactor all modules")), HANG_GUARD_S
     )
-    took = time.perf_counter() - t0
     assert answer["status"] == "failed", answer
     assert answer["agent"]["end"] == "condensation_loop"
     assert "condensed its context 3 times in a row" in answer["error"]
-    assert took < 15, took  # seconds, not a hang
     # The agent's one edit was shown, then taken back: the document is as it was.
     assert any(e.uri == uri for e in editor.applied_edits())
     assert editor.text(uri) == original
@@ -227,10 +224,10 @@ async def test_hung_agent_is_stopped_after_its_limit(
         agent_settings(fake, openhands, idle_timeout_s=1.0, poll_interval_s=0.1)
     )
     uri = editor.open("a.py", "x = 1\n")
-    t0 = time.perf_counter()
-    answer = await asyncio.wait_for(editor.execute(COMMAND, generate_args(uri, "do it")), 30)
+    answer = await asyncio.wait_for(
+        editor.execute(COMMAND, generate_args(uri, "do it")), HANG_GUARD_S
+    )
     assert answer["status"] == "failed" and answer["agent"]["end"] == "idle_timeout"
-    assert time.perf_counter() - t0 < 10
     assert len(openhands.stops) == 1
 
 
@@ -246,15 +243,15 @@ async def test_cancel_stops_the_agent_and_restores(
     editor = await agent_editor(agent_settings(fake, openhands))
     uri = editor.open("a.py", "x = 1\n")
     msg_id, fut = editor.start(COMMAND, generate_args(uri, "do it"))
-    await editor.wait_for(lambda: editor.text(uri) == "x = 3\n", timeout=15)
+    await editor.wait_for(lambda: editor.text(uri) == "x = 3\n")
     editor.cancel(msg_id)
     try:
-        result = await asyncio.wait_for(fut, 10)
+        result = await asyncio.wait_for(fut, HANG_GUARD_S)
         assert result["status"] == "cancelled"
     except Exception as exc:  # RequestCancelled (-32800) is the other allowed answer
         assert "cancel" in str(exc).lower(), exc
-    await editor.wait_for(lambda: editor.text(uri) == "x = 1\n", timeout=10)
-    await editor.wait_for(lambda: len(openhands.stops) == 1, timeout=10)
+    await editor.wait_for(lambda: editor.text(uri) == "x = 1\n")
+    await editor.wait_for(lambda: len(openhands.stops) == 1)
 
 
 async def test_disabled_agent_is_never_contacted(

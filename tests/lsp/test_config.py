@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 from tests.fakes.provider import FakeProvider
+from tests.guards import until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import provider_settings
 
@@ -17,11 +18,7 @@ async def test_bad_config_is_shown_and_answered(
     settings["colour"] = "blue"
     editor = await make_editor(settings)
     client = editor.client
-    for _ in range(100):
-        if client.messages:
-            break
-        await asyncio.sleep(0.02)
-    assert client.messages, "no window/showMessage for a bad config"
+    await until(lambda: client.messages, "a window/showMessage for a bad config")
     shown = client.messages[0].message
     assert "budget.daily_usd" in shown and "colour" in shown and "initializationOptions" in shown
     uri = editor.open("a.py", "x = 1\n")
@@ -52,11 +49,11 @@ async def test_workspace_file_config_and_reload_on_save(
     editor.client.text_document_did_save(
         types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=toml.as_uri()))
     )
-    for _ in range(100):
-        models = await editor.execute("tta.listModels", {})
-        if models:
-            break
-        await asyncio.sleep(0.02)
+
+    async def listed() -> Any:
+        return await editor.execute("tta.listModels", {})
+
+    models = await until(listed, "the models from the saved file", interval=0.02)
     assert [m["id"] for m in models] == ["from-file"]
 
 

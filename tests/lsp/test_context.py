@@ -6,13 +6,13 @@ provider receives must carry the rules and the helper's code and never the secre
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider
+from tests.guards import until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
@@ -71,12 +71,12 @@ def generate_args(uri: str, line: int, description: str) -> dict[str, Any]:
 
 
 async def wait_ready(editor: Editor, uri: str) -> dict[str, Any]:
-    for _ in range(200):
+    async def ready() -> dict[str, Any] | None:
         answer = await editor.execute("tta.explainContext", generate_args(uri, 0, "x"))
-        if answer["index"]["ready"]:
-            return answer
-        await asyncio.sleep(0.05)
-    raise AssertionError("the index never became ready")
+        return answer if answer["index"]["ready"] else None
+
+    answer: dict[str, Any] = await until(ready, "a ready index", interval=0.05)
+    return answer
 
 
 async def start(make_editor: StartEditor, fake: FakeProvider, tmp_path: Path) -> Editor:
@@ -160,12 +160,12 @@ async def test_index_follows_edits_and_watched_files(
         answer = await editor.execute("tta.explainContext", generate_args(uri, 2, description))
         return [p["source"] for p in answer["parts"] if p["kind"] == "example"]
 
-    for _ in range(100):
-        if any(s.startswith("pkg/shapes.py") for s in await sources("polygon area")):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the edited buffer was never indexed")
+    async def found(file: str, query: str) -> bool:
+        return any(s.startswith(file) for s in await sources(query))
+
+    await until(
+        lambda: found("pkg/shapes.py", "polygon area"), "the edited buffer indexed", interval=0.05
+    )
     # A file created on disk, announced by the watcher.
     new = tmp_path / "ws" / "pkg" / "geometry_tools.py"
     new.write_text("def hexagon_perimeter_length(side):\n    return 6 * side\n")
@@ -174,12 +174,11 @@ async def test_index_follows_edits_and_watched_files(
             changes=[types.FileEvent(uri=new.as_uri(), type=types.FileChangeType.Created)]
         )
     )
-    for _ in range(100):
-        if any(s.startswith("pkg/geometry_tools.py") for s in await sources("hexagon perimeter")):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the watched file was never indexed")
+    await until(
+        lambda: found("pkg/geometry_tools.py", "hexagon perimeter"),
+        "the watched file indexed",
+        interval=0.05,
+    )
     # Deleted on disk: gone from the index.
     new.unlink()
     editor.client.workspace_did_change_watched_files(
@@ -187,9 +186,8 @@ async def test_index_follows_edits_and_watched_files(
             changes=[types.FileEvent(uri=new.as_uri(), type=types.FileChangeType.Deleted)]
         )
     )
-    for _ in range(100):
-        if not any(s.startswith("pkg/geometry_tools.py") for s in await sources("hexagon")):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the deleted file stayed in the index")
+
+    async def gone() -> bool:
+        return not await found("pkg/geometry_tools.py", "hexagon")
+
+    await until(gone, "the deleted file dropped from the index", interval=0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
 from tests.lsp.harness import Editor
 
 FENCED = "Here is the function:\n```python\ndef add(a, b):\n    return a + b\n```\nIt adds.\n"
@@ -85,15 +86,15 @@ async def test_cancel_restores_document(editor: Editor, fake: FakeProvider) -> N
     assert editor.text(uri) != original
     editor.cancel(msg_id)
     try:
-        result = await asyncio.wait_for(answer, 5)
+        result = await asyncio.wait_for(answer, HANG_GUARD_S)
         assert result["status"] == "cancelled"
     except Exception as exc:  # RequestCancelled (-32800) is the other allowed answer
         assert "cancel" in str(exc).lower(), exc
     await editor.wait_for(lambda: editor.text(uri) == original)
     # The HTTP stream was closed: the fake saw the client go away.
-    await asyncio.wait_for(fake.stream_closed.wait(), 5)
+    await asyncio.wait_for(fake.stream_closed.wait(), HANG_GUARD_S)
     requests_before = len(fake.requests)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # room for a late edit to show up; passes however slow
     assert editor.text(uri) == original  # nothing arrives after the restore
     assert len(fake.requests) == requests_before
 
@@ -117,16 +118,13 @@ async def test_progress_cancel_restores_and_answers_cancelled(
             work_done_token=token,
         )
     )
-    for _ in range(300):
-        if editor.applied_edits():
-            break
-        await asyncio.sleep(0.01)
+    await editor.wait_for(lambda: editor.applied_edits())
     reports = editor.client.progress_reports.get(token, [])
     assert reports and reports[0].kind == "begin" and reports[0].cancellable
     editor.client.window_work_done_progress_cancel(
         __import__("lsprotocol.types", fromlist=["x"]).WorkDoneProgressCancelParams(token=token)
     )
-    answer = await asyncio.wait_for(task, 10)
+    answer = await asyncio.wait_for(task, HANG_GUARD_S)
     assert answer["status"] == "cancelled"
     assert editor.text(uri) == original
     assert editor.client.progress_reports[token][-1].kind == "end"
@@ -295,7 +293,8 @@ async def test_two_generations_in_two_documents_run_concurrently(
 async def test_server_answers_other_requests_while_streaming(
     editor: Editor, fake: FakeProvider
 ) -> None:
-    fake.add(Reply.text("```python\n" + "k = 1\n" * 50 + "```\n", size=6, delay=0.02))
+    release = asyncio.Event()
+    fake.add(Reply.text("```python\n" + "k = 1\n" * 50 + "```\n", size=6, hold=release))
     uri = editor.open("k.py", "")
     task = asyncio.ensure_future(
         editor.execute(
@@ -307,19 +306,18 @@ async def test_server_answers_other_requests_while_streaming(
             },
         )
     )
-    await asyncio.sleep(0.1)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    models = await editor.execute("tta.listModels", {})
-    assert loop.time() - t0 < 0.5
+    await editor.wait_for(lambda: editor.applied_edits())  # streaming, held open by the fake
+    models = await asyncio.wait_for(editor.execute("tta.listModels", {}), HANG_GUARD_S)
     assert not task.done()
     assert models[0]["id"] == "fake-a"
+    release.set()
     answer = await task
     assert answer["status"] == "completed"
 
 
 async def test_overlapping_generation_is_refused(editor: Editor, fake: FakeProvider) -> None:
-    fake.add(Reply.text("```python\n" + "o = 1\n" * 30 + "```\n", size=6, delay=0.02))
+    release = asyncio.Event()
+    fake.add(Reply.text("```python\n" + "o = 1\n" * 30 + "```\n", size=6, hold=release))
     uri = editor.open("o.py", "")
     first = asyncio.ensure_future(
         editor.execute(
@@ -331,11 +329,12 @@ async def test_overlapping_generation_is_refused(editor: Editor, fake: FakeProvi
             },
         )
     )
-    await asyncio.sleep(0.15)
+    await editor.wait_for(lambda: fake.requests)  # the first generation is running (held)
     second = await editor.execute(
         "tta.generate",
         {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "description": "b"},
     )
     assert second["status"] == "failed" and "another generation" in second["error"]
+    release.set()
     assert (await first)["status"] == "completed"
     assert editor.text(uri) == "o = 1\n" * 30

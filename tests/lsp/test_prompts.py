@@ -9,6 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
@@ -75,7 +76,7 @@ async def test_broken_template_is_reported_and_skipped(
     shown = asyncio.ensure_future(editor.client.wait_for_notification(types.WINDOW_SHOW_MESSAGE))
     ids = {p["id"] for p in await editor.execute("tta.listPrompts", {})}
     assert "good" in ids and "broken" not in ids and "refine" in ids
-    message = await asyncio.wait_for(shown, 10)
+    message = await asyncio.wait_for(shown, HANG_GUARD_S)
     assert message.type == types.MessageType.Warning
     assert f"{broken}:14:" in message.message and "endblok" in message.message
 

@@ -14,6 +14,7 @@ import pytest
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
@@ -55,7 +56,7 @@ class Reviewer:
         return out
 
     async def refreshed_after(self, count: int) -> None:
-        await self.editor.wait_for(lambda: self.refreshes > count, timeout=10)
+        await self.editor.wait_for(lambda: self.refreshes > count)
 
     async def generate(self, uri: str, line: int, description: str, **kw: Any) -> Any:
         return await self.editor.execute(
@@ -384,11 +385,11 @@ async def test_closing_the_document_accepts(review: Reviewer, fake: FakeProvider
     answer = await review.generate(uri, 2, "add")
     assert answer["review"]
     ed.close(uri)
-    for _ in range(50):
-        if await ed.execute("tta.listPending", {}) == []:
-            break
-        await asyncio.sleep(0.05)
-    assert await ed.execute("tta.listPending", {}) == []
+
+    async def none_pending() -> bool:
+        return await ed.execute("tta.listPending", {}) == []
+
+    await until(none_pending, "no pending change after the close", interval=0.05)
 
 
 async def test_auto_mode_keeps_at_once(make_editor: StartEditor, fake: FakeProvider) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from tests.guards import HANG_GUARD_S
 from tests.models.openrouter_fake import FakeOpenRouter
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
@@ -40,7 +41,7 @@ async def run_cli(cwd: Path, *args: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 

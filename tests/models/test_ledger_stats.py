@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S
 from tta_codegen.models.ledger import CostLedger, LedgerRow, start_of_day
 from tta_codegen.models.paths import ledger_path
 from tta_codegen.models.settings import BudgetConfig
@@ -74,7 +75,7 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("one", "two")
     ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert [p.wait(timeout=HANG_GUARD_S) for p in procs] == [0, 0]
     rows = CostLedger(path).rows_sync()
     assert len(rows) == 120
     assert {r.model for r in rows} == {"one", "two"}

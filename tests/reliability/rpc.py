@@ -12,6 +12,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from tests.guards import HANG_GUARD_S
+
 
 class RawServer:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
@@ -51,7 +53,9 @@ class RawServer:
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(json.dumps(message).encode())
 
-    async def request(self, method: str, params: Any = None, timeout: float = 20) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: Any = None, timeout: float = HANG_GUARD_S
+    ) -> dict[str, Any]:
         self._next += 1
         msg_id = f"raw-{self._next}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -147,9 +151,9 @@ class RawServer:
     async def close(self) -> int:
         if self.proc.returncode is None:
             try:
-                await self.request("shutdown", None, timeout=10)
+                await self.request("shutdown", None)
                 self.notify("exit", None)
-                await asyncio.wait_for(self.proc.wait(), 10)
+                await asyncio.wait_for(self.proc.wait(), HANG_GUARD_S)
             except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
                 self.proc.kill()
                 await self.proc.wait()

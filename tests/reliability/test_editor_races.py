@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S, until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 from tests.reliability.rpc import RawServer
@@ -29,9 +30,9 @@ async def test_document_closed_mid_stream_fails_cleanly(editor: Editor, fake: Fa
     _, answer = editor.start("tta.generate", gen_args(uri, 1))
     await editor.wait_for(lambda: len(editor.applied_edits()) >= 2)
     editor.close(uri)
-    result = await asyncio.wait_for(answer, 10)
+    result = await asyncio.wait_for(answer, HANG_GUARD_S)
     assert result["status"] == "failed" and "closed" in result["error"]
-    await asyncio.wait_for(fake.stream_closed.wait(), 5)
+    await asyncio.wait_for(fake.stream_closed.wait(), HANG_GUARD_S)
     # The server still works for other documents.
     fake.rules.clear()
     other = editor.open("d.py", "")
@@ -47,7 +48,7 @@ async def test_file_deleted_mid_stream_keeps_the_buffer_consistent(
     _, answer = editor.start("tta.generate", gen_args(uri, 1))
     await editor.wait_for(lambda: len(editor.applied_edits()) >= 2)
     (editor.root / "gone.py").unlink()
-    result = await asyncio.wait_for(answer, 30)
+    result = await asyncio.wait_for(answer, HANG_GUARD_S)
     # The editor still holds the buffer: the generation completes into it.
     assert result["status"] == "completed"
     assert editor.text(uri) == "keep = 1\n" + "s = 1\n" * 200
@@ -59,7 +60,7 @@ async def test_client_rejecting_every_edit_fails_and_next_request_works(
     fake.add(SLOW, times=1)
     uri = editor.open("r.py", "a = 1\n")
     editor.reject_all = True
-    result = await asyncio.wait_for(editor.execute("tta.generate", gen_args(uri, 1)), 60)
+    result = await asyncio.wait_for(editor.execute("tta.generate", gen_args(uri, 1)), HANG_GUARD_S)
     assert result["status"] == "failed" and "reject" in result["error"]
     assert editor.text(uri) == "a = 1\n"
     editor.reject_all = False
@@ -107,16 +108,16 @@ async def test_client_disconnect_mid_stream_exits_cleanly(
                   {"textDocument": {"uri": uri, "languageId": "python", "version": 0, "text": ""}})  # fmt: skip
     server.send({"jsonrpc": "2.0", "id": "g", "method": "workspace/executeCommand",
                  "params": {"command": "tta.generate", "arguments": [gen_args(uri)]}})  # fmt: skip
-    for _ in range(200):
-        if any(r.get("method") == "workspace/applyEdit" for r in server.server_requests):
-            break
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: any(r.get("method") == "workspace/applyEdit" for r in server.server_requests),
+        "the first applyEdit (mid-stream)",
+    )
     pid = server.proc.pid
     assert server.proc.stdin is not None
     server.proc.stdin.close()  # the editor went away
-    code = await asyncio.wait_for(server.proc.wait(), 15)
+    code = await asyncio.wait_for(server.proc.wait(), HANG_GUARD_S)
     assert code == 0, server.stderr.decode(errors="replace")[-3000:]
-    await asyncio.wait_for(fake.stream_closed.wait(), 5)
+    await asyncio.wait_for(fake.stream_closed.wait(), HANG_GUARD_S)
     # No child process of the server survives it.
     orphans = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == pid]
     assert not orphans
@@ -139,7 +140,7 @@ async def test_sigterm_mid_stream_exits(tmp_path: Path, fake: FakeProvider) -> N
     server = await RawServer.start(tmp_path)
     await server.initialize(ws, provider_settings(fake.base_url))
     server.proc.send_signal(signal.SIGTERM)
-    code = await asyncio.wait_for(server.proc.wait(), 15)
+    code = await asyncio.wait_for(server.proc.wait(), HANG_GUARD_S)
     assert code in (0, -signal.SIGTERM)
     await server.close()
 

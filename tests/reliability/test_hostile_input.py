@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.guards import HANG_GUARD_S
 from tests.reliability.rpc import RawServer
 
 T = TypeVar("T")
@@ -61,12 +62,12 @@ class LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = HANG_GUARD_S) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        self.thread.join(HANG_GUARD_S)
 
 
 @dataclass

@@ -35,13 +35,14 @@ FAULTS = [
     Fault("tls error", None, "https://127.0.0.1:{port}/v1", "provider 'p'"),
     Fault(
         "timeout before first byte",
-        Reply.text(GOOD, first_delay=3.0),
+        # 20x the read timeout: a busy machine cannot make the reply beat the timeout.
+        Reply.text(GOOD, first_delay=10.0),
         needle="timeout",
         provider={"read_timeout_s": 0.5},
     ),
     Fault(
         "stalls mid-stream",
-        Reply(chunks=["```python\nx = 1\n", "y = 2\n"], delay=3.0),
+        Reply(chunks=["```python\nx = 1\n", "y = 2\n"], delay=10.0),
         needle="timeout",
         provider={"read_timeout_s": 0.5},
     ),

@@ -6,12 +6,18 @@
 //
 // Env: URL (code-server), WS (workspace folder), PW (dir with node_modules/playwright-core),
 // CHROMIUM (browser binary), KEY (an API key to store with "Set API Key…"),
-// SHOTS (optional: dir for screenshots).
+// SHOTS (optional: dir for screenshots), HANG_GUARD_MS (every wait's limit).
+//
+// Every wait is a hang guard, never a speed check: HANG_GUARD_MS comes from
+// tests/guards.py (10x and more what a step takes on an idle machine) and is also
+// Playwright's default timeout. The few waits with a short limit of their own are
+// optional (their `.catch` goes on either way).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const { URL, WS, PW, CHROMIUM, KEY, SHOTS } = process.env;
+const HANG_GUARD_MS = Number(process.env.HANG_GUARD_MS || 60000);
 // review.py as it is on disk after the user typed a line, before any generation.
 const REVIEW_BEFORE = process.env.REVIEW_BEFORE ?? 'x = 1\ny = 2\n';
 const { chromium } = createRequire(path.join(PW, 'x.js'))('playwright-core');
@@ -50,6 +56,7 @@ const browser = await chromium.launch({
 let page;
 try {
   page = await browser.newPage({ viewport: { width: 1200, height: 720 } });
+  page.setDefaultTimeout(HANG_GUARD_MS);
   const input = page.locator('.quick-input-widget .quick-input-box input');
   const rows = page.locator('.quick-input-widget .monaco-list-row');
   const toasts = page.locator('.notifications-toasts .notification-list-item');
@@ -58,7 +65,7 @@ try {
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible' });
     await input.fill('>' + label);
-    await rows.filter({ hasText: label }).first().waitFor({ timeout: 30000 });
+    await rows.filter({ hasText: label }).first().waitFor();
     if (!typeOnly) await rows.filter({ hasText: label }).first().click();
   }
 
@@ -88,11 +95,11 @@ try {
       return status;
     }
     const lens = page.locator('.editor-instance .codelens-decoration', { hasText: 'Accept' }).first();
-    await lens.waitFor({ timeout: 30000 });
+    await lens.waitFor();
     if (shotName) await shot(page, shotName);
     report.lenses = (await lens.innerText()).trim();
     await lens.locator('a', { hasText: 'Accept' }).first().click();
-    await lens.waitFor({ state: 'detached', timeout: 30000 });
+    await lens.waitFor({ state: 'detached' });
     return status;
   }
 
@@ -101,12 +108,12 @@ try {
 
   step('load workbench');
   await page.goto(`${URL}/?folder=${encodeURIComponent(WS)}`);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gen.py' }).first().waitFor({ timeout: 60000 });
+  await page.locator('.monaco-workbench').waitFor();
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gen.py' }).first().waitFor();
 
   step('status bar shows the default model');
   const status = page.locator('.statusbar-item', { hasText: 'fake-a' }).first();
-  await status.waitFor({ timeout: 90000 });
+  await status.waitFor();
   report.statusBar = (await status.innerText()).trim();
 
   step('set API key');
@@ -114,9 +121,9 @@ try {
   await rows.filter({ hasText: 'FAKE_API_KEY' }).first().waitFor();
   await page.keyboard.press('Enter');
   await answer(KEY);
-  await toasts.filter({ hasText: 'stored the key for FAKE_API_KEY' }).first().waitFor({ timeout: 60000 });
+  await toasts.filter({ hasText: 'stored the key for FAKE_API_KEY' }).first().waitFor();
   // The server restarted with the key: wait until it is running again.
-  await page.locator('.statusbar-item', { hasText: 'fake-a' }).first().waitFor({ timeout: 60000 });
+  await page.locator('.statusbar-item', { hasText: 'fake-a' }).first().waitFor();
 
   step('palette lists the commands');
   await openFile('gen.py');
@@ -130,7 +137,7 @@ try {
   await page.keyboard.press('Control+A');
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click({ button: 'right' });
   const menu = page.locator('.monaco-menu .action-label');
-  await menu.filter({ hasText: 'Refine Selection…' }).first().waitFor({ timeout: 15000 });
+  await menu.filter({ hasText: 'Refine Selection…' }).first().waitFor();
   report.contextMenu = await menu.allInnerTexts();
   await page.keyboard.press('Escape');
 
@@ -142,14 +149,14 @@ try {
   await input.fill('a function add(a, b) that returns the sum');
   await shot(page, 'vscode-generate-input.png');
   await page.keyboard.press('Enter');
-  await page.locator('.statusbar', { hasText: 'Generation done' }).first().waitFor({ timeout: 90000 });
+  await page.locator('.statusbar', { hasText: 'Generation done' }).first().waitFor();
   report.generateStatus = await acceptIfPending('Generation done', 'vscode-result.png');
   const before = readDisk('gen.py');
   await page.keyboard.press('Control+S');
   report.generateDisk = await waitFor(() => {
     const text = readDisk('gen.py');
     return text !== before ? text : undefined;
-  }, 20000, 'gen.py to be saved');
+  }, HANG_GUARD_MS, 'gen.py to be saved');
   report.generateDom = await editorText();
 
   step('refine the selection from the context menu');
@@ -163,48 +170,48 @@ try {
   await defToken.click({ button: 'right' });
   // Monaco's context menu sometimes ignores the first click while it settles: retry.
   const refineItem = menu.filter({ hasText: 'Refine Selection…' }).first();
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (const end = Date.now() + HANG_GUARD_MS; Date.now() < end; ) {
     if (await input.isVisible()) break;
     if (await refineItem.isVisible()) await refineItem.click().catch(() => undefined);
     await input.waitFor({ state: 'visible', timeout: 2000 }).catch(() => undefined);
   }
   await answer('please add type hints');
-  await page.locator('.statusbar', { hasText: 'Refinement done' }).first().waitFor({ timeout: 90000 });
+  await page.locator('.statusbar', { hasText: 'Refinement done' }).first().waitFor();
   report.refineStatus = await acceptIfPending('Refinement done');
   const beforeRefine = readDisk('gen.py');
   await page.keyboard.press('Control+S');
   report.refineDisk = await waitFor(() => {
     const text = readDisk('gen.py');
     return text !== beforeRefine ? text : undefined;
-  }, 20000, 'gen.py to be saved after the refinement');
+  }, HANG_GUARD_MS, 'gen.py to be saved after the refinement');
 
   step('cancel restores the document');
   const original = readDisk('cancel.py');
   await openFile('cancel.py');
   await palette('TTA Codegen: Generate Code…');
   await answer('slow: a long block of assignments');
-  await waitFor(async () => (await editorText()).includes('y = 1'), 60000, 'streamed text in cancel.py');
+  await waitFor(async () => (await editorText()).includes('y = 1'), HANG_GUARD_MS, 'streamed text in cancel.py');
   // The notification carries the server's work-done reports ("model · N tokens").
   const progressToast = toasts.filter({ hasText: 'TTA Codegen: Generation' }).filter({ hasText: 'tokens' }).first();
-  await progressToast.waitFor({ timeout: 30000 });
+  await progressToast.waitFor();
   report.progressText = (await progressToast.innerText()).replace(/\s+/g, ' ').trim();
   await shot(page, 'vscode-progress.png');
   await page.keyboard.press('Control+S');
   report.midDisk = await waitFor(() => {
     const text = readDisk('cancel.py');
     return text !== original && text.includes('y = 1') ? text : undefined;
-  }, 20000, 'a mid-stream save');
+  }, HANG_GUARD_MS, 'a mid-stream save');
   await progressToast.hover();
   await progressToast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
   const cancelled = toasts.filter({ hasText: 'cancelled' }).first();
-  await cancelled.waitFor({ timeout: 30000 });
+  await cancelled.waitFor();
   report.cancelNotice = (await cancelled.innerText()).replace(/\s+/g, ' ').trim();
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+S');
   report.cancelDisk = await waitFor(() => {
     const text = readDisk('cancel.py');
     return text === original ? text : undefined;
-  }, 20000, 'cancel.py restored on disk').catch(() => readDisk('cancel.py'));
+  }, HANG_GUARD_MS, 'cancel.py restored on disk').catch(() => readDisk('cancel.py'));
   report.cancelDom = await editorText();
 
   // ---- Review: lenses, the diff view, Discard, one undo step, a refused Discard -------
@@ -212,7 +219,7 @@ try {
   const lensRow = (text) => page.locator('.editor-instance .codelens-decoration', { hasText: text }).first();
   const clickLens = async (title) => {
     const row = lensRow(title);
-    await row.waitFor({ timeout: 60000 });
+    await row.waitFor();
     await row.locator('a', { hasText: title }).first().click();
   };
   // The palette row was clicked right above the tabs: move the pointer off them so no
@@ -231,7 +238,7 @@ try {
   async function saveAndRead(name, expected) {
     await reviewEditor.click();
     await page.keyboard.press('Control+S');
-    return waitFor(() => (readDisk(name) === expected ? expected : undefined), 20000, `${name} saved as expected`)
+    return waitFor(() => (readDisk(name) === expected ? expected : undefined), HANG_GUARD_MS, `${name} saved as expected`)
       .catch(() => readDisk(name));
   }
 
@@ -244,15 +251,15 @@ try {
   report.reviewTyped = typed;
   await palette('TTA Codegen: Generate Code…');
   await answer('three small helpers');
-  await lensRow('Discard').waitFor({ timeout: 90000 });
+  await lensRow('Discard').waitFor();
   report.reviewLenses = (await lensRow('Discard').innerText()).replace(/\s+/g, ' ').trim();
   await editorShot('review-vscode-lenses.png');
 
   step('review: the Diff lens opens a diff editor');
   await clickLens('Diff');
   const diffTab = page.locator('.tabs-container .tab', { hasText: 'original ↔ generated' }).first();
-  await diffTab.waitFor({ timeout: 30000 });
-  await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 30000 });
+  await diffTab.waitFor();
+  await page.locator('.monaco-diff-editor').first().waitFor();
   report.diffTab = ((await diffTab.getAttribute('aria-label')) || (await diffTab.innerText())).trim();
   // Let the diff computation paint its inserted-line decorations before the screenshot.
   await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first()
@@ -262,19 +269,19 @@ try {
   // sit first in the DOM where the next steps look for the text editor.
   await diffTab.hover();
   await diffTab.locator('.tab-actions .action-label').first().click();
-  await diffTab.waitFor({ state: 'detached', timeout: 15000 });
+  await diffTab.waitFor({ state: 'detached' });
 
   step('review: Discard restores the original');
   await openFile('review.py');
   await clickLens('Discard');
-  await lensRow('Discard').waitFor({ state: 'detached', timeout: 30000 });
+  await lensRow('Discard').waitFor({ state: 'detached' });
   report.discardDisk = await saveAndRead('review.py', REVIEW_BEFORE);
 
   step('review: one Ctrl+Z undoes a whole generation');
   await page.keyboard.press('Control+End');
   await palette('TTA Codegen: Generate Code…');
   await answer('three small helpers');
-  await lensRow('Discard').waitFor({ timeout: 90000 });
+  await lensRow('Discard').waitFor();
   report.regeneratedDom = await editorText();
   // Save the generated text first, so that the check below sees a new save, not the old file.
   await reviewEditor.click();
@@ -282,14 +289,14 @@ try {
   report.generatedDisk = await waitFor(() => {
     const text = readDisk('review.py');
     return text.includes('def three') ? text : undefined;
-  }, 20000, 'the generated text saved');
+  }, HANG_GUARD_MS, 'the generated text saved');
   await page.keyboard.press('Control+Z');
   report.undoDisk = await saveAndRead('review.py', REVIEW_BEFORE);
 
   step('review: Discard Change (palette) after an edit inside is refused, "Discard anyway" goes ahead');
   await palette('TTA Codegen: Discard Change');
   const refused = toasts.filter({ hasText: 'Discard anyway' }).first();
-  await refused.waitFor({ timeout: 30000 });
+  await refused.waitFor();
   report.refusedText = (await refused.innerText()).replace(/\s+/g, ' ').trim();
   if (SHOTS) {
     // The editor and the toast below it, once the toast has finished sliding in.
@@ -304,7 +311,7 @@ try {
     });
   }
   await refused.locator('.monaco-button', { hasText: 'Discard anyway' }).first().click();
-  await lensRow('Discard').waitFor({ state: 'detached', timeout: 30000 });
+  await lensRow('Discard').waitFor({ state: 'detached' });
   report.forcedDisk = await saveAndRead('review.py', REVIEW_BEFORE);
 } catch (error) {
   report.failure = String(error && error.stack ? error.stack : error);

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_MS, HANG_GUARD_S, SLOW_HANG_GUARD_S
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,9 +93,10 @@ RULES = [
         "reply": {"chunks": ["```python\n", *HELPERS, "```\n"], "delay": 0.1},
     },
     {
-        # Long and slow enough to be cancelled mid-stream (about 60 s if left alone).
+        # Cancelled mid-stream: it never ends by itself (60 s of lines, then it stays open),
+        # so however slow the browser is, the Cancel lands while it streams.
         "match": "slow: a long block",
-        "reply": {"chunks": ["```python\n"] + ["y = 1\n"] * 300 + ["```\n"], "delay": 0.2},
+        "reply": {"chunks": ["```python\n"] + ["y = 1\n"] * 300, "delay": 0.2, "hang": True},
     },
 ]
 
@@ -175,11 +178,11 @@ def provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         yield int(line.split()[1]), log
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(HANG_GUARD_S)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + HANG_GUARD_S  # a few seconds idle
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"code-server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -188,7 +191,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
                 return
         except OSError:
             time.sleep(0.2)
-    pytest.fail(f"code-server did not answer /healthz in 60 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(
+        f"code-server did not answer /healthz within the {HANG_GUARD_S:.0f} s hang guard:\n"
+        f"{log.read_text()[-3000:]}"
+    )
 
 
 def _logs_text(user_data: Path) -> str:
@@ -251,7 +257,7 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
     ]  # fmt: skip
     installed = subprocess.run(
         [node24, str(CODE_SERVER), "--install-extension", str(vsix), *common],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
+        env=env, capture_output=True, text=True, timeout=SLOW_HANG_GUARD_S, check=False,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "successfully installed" in installed.stdout, installed.stdout
@@ -277,9 +283,10 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
             env={
                 **os.environ, "URL": url, "WS": str(ws), "PW": str(PLAYWRIGHT),
                 "CHROMIUM": str(shutil.which("chromium")), "KEY": KEY, "SHOTS": shots,
-                "REVIEW_BEFORE": REVIEW_BEFORE,
+                "REVIEW_BEFORE": REVIEW_BEFORE, "HANG_GUARD_MS": str(HANG_GUARD_MS),
             },
-            capture_output=True, text=True, timeout=420, check=False,
+            # The whole browser session (~1-2 min idle); each step has its own guard.
+            capture_output=True, text=True, timeout=2 * SLOW_HANG_GUARD_S, check=False,
         )  # fmt: skip
         lines = driver.stdout.strip().splitlines()
         report = json.loads(lines[-1]) if lines else {}
@@ -371,7 +378,7 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
             except ProcessLookupError:
                 break
             try:
-                cs.wait(10)
+                cs.wait(10)  # then SIGKILL: an escalation step, not a guard
                 break
             except subprocess.TimeoutExpired:
                 continue

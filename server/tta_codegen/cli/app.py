@@ -9,9 +9,10 @@ the model stack. A test checks that the table and the modules' own registrations
 Exit codes, with these values and nowhere else: 0 success (``completed``), 1 generation
 failed, 2 usage or config error, 3 ``gates_failed`` or ``truncated``, 130 interrupted.
 Every failure is one line on stderr starting with ``tta-codegen:``. Subcommands report
-their own failures that way; everything click itself rejects (a bad flag or value, a missing argument) and Ctrl-C at a prompt go through
-:meth:`OneLineErrors.main`, the CLI's single error path, instead of click's multi-line
-``Usage: ... Error: ...`` block, so CI logs get one greppable line per failure.
+their own failures that way; everything click itself rejects (a bad flag or value, a
+missing argument) and Ctrl-C at a prompt go through :meth:`OneLineErrors.main`, the CLI's
+single error path, instead of click's multi-line ``Usage: ... Error: ...`` block, so CI
+logs get one greppable line per failure.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ if p.plain then
 else
   vim.cmd('TTAGenerate ' .. p.description)
 end
-T.wait(15000, function()
+T.wait(function()
   return vim.api.nvim_buf_line_count(bufnr) >= before + 2
 end, 'two streamed lines')
 T.result.streamed_before_cancel = vim.api.nvim_buf_line_count(bufnr) - before
@@ -25,7 +25,7 @@ if p.plain then
   client:cancel_request(request_id)
   -- Neovim swallows the RequestCancelled answer; the server ends its progress once the
   -- buffer is restored.
-  T.wait(20000, function()
+  T.wait(function()
     for _, v in ipairs(T.result.lsp_progress) do
       if v.kind == 'end' and v.message == 'cancelled' then
         return true

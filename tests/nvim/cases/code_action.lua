@@ -8,7 +8,7 @@ local last = vim.api.nvim_buf_get_lines(bufnr, l2 - 1, l2, false)[1]
 -- What the server offers for these lines (the same request code_action() makes).
 local params = vim.lsp.util.make_given_range_params({ l1, 0 }, { l2, #last - 1 }, bufnr, client.offset_encoding)
 params.context = { diagnostics = {}, only = { 'refactor.rewrite' } }
-local answer = client:request_sync('textDocument/codeAction', params, 10000, bufnr)
+local answer = client:request_sync('textDocument/codeAction', params, T.HANG_GUARD_MS, bufnr)
 local actions = answer and answer.result or {}
 if type(actions) ~= 'table' or #actions == 0 then
   T.skip('the server offers no refactor.rewrite code actions on a selection yet')

@@ -12,7 +12,7 @@ local lenses = T.wait_lenses(bufnr, function(ls)
   return g ~= nil and g.title:find('[1-9]%d* tokens') ~= nil
 end, 'a Generating lens with a token count')
 T.result.streaming_lenses = lenses
-T.wait(15000, function()
+T.wait(function()
   return vim.api.nvim_buf_line_count(bufnr) >= before + 2
 end, 'two streamed lines')
 T.run_lens(bufnr, 'Cancel')

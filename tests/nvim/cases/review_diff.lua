@@ -34,7 +34,7 @@ end
 vim.cmd('TTADiff')
 T.wait_done() -- tta.listPending
 T.result.diff = T.wait_done()
-T.wait(5000, function()
+T.wait(function()
   return #vim.api.nvim_tabpage_list_wins(0) == 2
 end, 'the diff split')
 T.result.diff_windows = windows()
@@ -44,7 +44,7 @@ T.result.after_q = windows()
 -- The Diff lens opens the same view.
 T.run_lens(bufnr, 'Diff')
 T.wait_done()
-T.wait(5000, function()
+T.wait(function()
   return #vim.api.nvim_tabpage_list_wins(0) == 2
 end, 'the diff split from the lens')
 T.result.lens_diff_windows = windows()

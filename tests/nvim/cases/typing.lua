@@ -45,7 +45,7 @@ if p.plain then
 else
   vim.cmd('TTAGenerate ' .. p.description)
 end
-T.wait(15000, function()
+T.wait(function()
   return vim.api.nvim_buf_line_count(bufnr) > before
 end, 'the first streamed lines')
 T.mark('first_edit')
@@ -54,7 +54,8 @@ while i < #typed and #T.result.done == 0 do
   vim.wait(p.pause_ms)
 end
 T.mark('typed')
+T.signal('typed') -- the fake holds the end of the stream until now
 T.result.typed_keys = i
 T.result.streaming_when_typing_ended = #T.result.done == 0
-T.wait_done(1, 30000)
+T.wait_done(1)
 vim.cmd.write()

@@ -2,8 +2,10 @@
 ---
 --- A case runs inside `nvim --headless --clean`; pytest passes its parameters in the JSON
 --- file named by $TTA_TEST_PARAMS and reads back `T.result` (written as JSON on exit).
---- Every wait has a timeout and an error naming what did not happen, so a hung case ends
---- with a reason instead of the test's outer timeout.
+--- Every wait is a hang guard, never a speed check: it lasts T.HANG_GUARD_MS (the suite's
+--- HANG_GUARD_MS from tests/guards.py, 10x and more what any step takes on an idle
+--- machine) and ends with an error naming what did not happen, so a hung case ends with a
+--- reason instead of the test's outer guard.
 local T = {}
 
 local function read(path)
@@ -15,6 +17,7 @@ end
 
 T.params = vim.json.decode(read(assert(os.getenv('TTA_TEST_PARAMS'), 'TTA_TEST_PARAMS not set')))
 T.result = { done = {}, progress = {}, notes = {}, stale_drops = 0, timings = {} }
+T.HANG_GUARD_MS = T.params.hang_guard_ms or 60000
 local t0 = vim.uv.hrtime()
 
 --- Milliseconds since the case started, under `name` in the result (for the report).
@@ -64,6 +67,15 @@ vim.api.nvim_create_autocmd('LspProgress', {
   end,
 })
 
+--- Tell the test process that `name` happened (it may be holding the fake's stream open
+--- until then): writes the file <signal_dir>/<name>.
+function T.signal(name)
+  if T.params.signal_dir then
+    local f = assert(io.open(T.params.signal_dir .. '/' .. name, 'w'))
+    f:close()
+  end
+end
+
 local SKIP = '__tta_skip__:'
 
 --- End the case as skipped (pytest skips with this reason).
@@ -84,9 +96,14 @@ function T.setup(extra)
   require('tta_codegen').setup(vim.tbl_extend('force', opts, extra or {}))
 end
 
-function T.wait(ms, predicate, what)
-  if not vim.wait(ms, predicate, 5) then
-    error(('timed out after %d ms waiting for %s'):format(ms, what), 2)
+--- Wait until `predicate()` holds; `what` names it in the error if the hang guard runs out.
+--- (The older form T.wait(ms, predicate, what) is accepted; its `ms` is ignored.)
+function T.wait(predicate, what, ...)
+  if type(predicate) == 'number' then
+    predicate, what = what, ...
+  end
+  if not vim.wait(T.HANG_GUARD_MS, predicate, 5) then
+    error(('%s did not happen within the %d ms hang guard'):format(what, T.HANG_GUARD_MS), 2)
   end
 end
 
@@ -94,7 +111,7 @@ end
 function T.open(path)
   vim.cmd.edit(vim.fn.fnameescape(path))
   local bufnr = vim.api.nvim_get_current_buf()
-  T.wait(20000, function()
+  T.wait(function()
     return require('tta_codegen').get_client(bufnr) ~= nil
   end, 'the tta-codegen client to attach to ' .. path)
   T.mark('attached')
@@ -114,7 +131,7 @@ function T.open_plain(path)
     flags = T.params.debounce and { debounce_text_changes = T.params.debounce } or nil,
   }, { bufnr = bufnr })
   local client
-  T.wait(20000, function()
+  T.wait(function()
     client = vim.lsp.get_clients({ bufnr = bufnr })[1]
     return client ~= nil and client.initialized
   end, 'the server to start')
@@ -144,9 +161,9 @@ function T.text(bufnr)
 end
 
 --- Wait for the `n`-th finished command (default: one more than now) and return it.
-function T.wait_done(n, ms)
+function T.wait_done(n)
   n = n or #T.result.done + 1
-  T.wait(ms or 20000, function()
+  T.wait(function()
     return #T.result.done >= n
   end, 'a tta-codegen command to finish')
   T.mark('done' .. n)
@@ -241,9 +258,9 @@ function T.titles(lenses)
 end
 
 --- Wait until the buffer's lenses satisfy `predicate(lenses)`; return them.
-function T.wait_lenses(bufnr, predicate, what, ms)
+function T.wait_lenses(bufnr, predicate, what)
   local lenses
-  T.wait(ms or 20000, function()
+  T.wait(function()
     lenses = T.lenses(bufnr)
     return predicate(lenses)
   end, what)
@@ -353,6 +370,7 @@ function T.run(path)
   for _, client in ipairs(vim.lsp.get_clients()) do
     client:stop()
   end
+  -- Not a guard: past this the case quits anyway (the server exits when stdin closes).
   vim.wait(3000, function()
     return #vim.lsp.get_clients() == 0
   end, 20)
