@@ -31,13 +31,14 @@ class BenchmarkError(RuntimeError):
 
 
 def summary_ms(samples: Iterable[float]) -> dict[str, float | int]:
-    """p50/p95/max/mean in milliseconds of samples given in seconds."""
+    """p50/p90/p95/max/mean in milliseconds of samples given in seconds."""
     xs = sorted(samples)
     if not xs:
         raise BenchmarkError("no samples were collected")
     return {
         "n": len(xs),
         "p50_ms": round(statistics.median(xs) * 1000, 2),
+        "p90_ms": round(_pct(xs, 0.90) * 1000, 2),
         "p95_ms": round(_pct(xs, 0.95) * 1000, 2),
         "max_ms": round(xs[-1] * 1000, 2),
         "mean_ms": round(statistics.fmean(xs) * 1000, 2),
@@ -124,9 +125,10 @@ class Sent:
 
 @dataclass
 class ChunkClock:
-    """Records when the in-process fake wrote each content delta to the socket."""
+    """Records when the in-process fake wrote each content delta, and ``[DONE]``, to the socket."""
 
     sent: list[Sent] = field(default_factory=list)
+    done_at: float | None = None  # when the last stream's ``data: [DONE]`` went out
     _orig: Callable[[Any, str], Awaitable[None]] | None = None
 
     def install(self) -> None:
@@ -144,6 +146,8 @@ class ChunkClock:
                 except (ValueError, KeyError, IndexError):
                     delta = ""
                 self.sent.append(Sent(time.perf_counter(), delta))
+            elif text.startswith("data: [DONE]"):
+                self.done_at = time.perf_counter()
 
         fake_module._chunk = timed
 
@@ -154,6 +158,7 @@ class ChunkClock:
 
     def clear(self) -> None:
         self.sent.clear()
+        self.done_at = None
 
     def first(self) -> float:
         if not self.sent:
