@@ -457,7 +457,7 @@ async def run(cfg: TabbyBenchConfig, log: Any = print) -> dict[str, Any]:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     if cfg.agent is None:
-        report["tabby-agent"] = f"skipped: {ENV_VAR} is not set (docs/performance.md)"
+        report["tabby_agent"] = f"skipped: {ENV_VAR} is not set (docs/performance.md)"
     else:
-        report["tabby-agent"] = str(cfg.agent)
+        report["tabby_agent"] = str(cfg.agent)
     return report

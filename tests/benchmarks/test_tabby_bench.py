@@ -50,7 +50,7 @@ async def test_our_side_runs_interleaved_and_reports_every_figure(
     monkeypatch.delenv(ENV_VAR, raising=False)
     report = await run(TabbyBenchConfig(agent=agent_from_env(), runs=2, warmup=1), lambda _m: None)
     assert set(report["clients"]) == {"tta-default", "tta-fast"}
-    assert report["tabby-agent"].startswith("skipped") and ENV_VAR in report["tabby-agent"]
+    assert report["tabby_agent"].startswith("skipped") and ENV_VAR in report["tabby_agent"]
     assert report["fake"]["chunk_chars"] == 7 and report["fake"]["chunk_interval_ms"] == 5
     for client in report["clients"].values():
         _measured(client, 2)
