@@ -161,7 +161,7 @@ def _tabby_rows(section: Any) -> list[tuple[str, str, str]]:
     for key, label in (
         ("first_line_after_model", "first code line in the document - model wrote it"),
         ("first_line_added", "first code line, added to the model's time"),
-        ("answer_after_done", "final answer - model's [DONE]"),
+        ("last_token_to_answer", "final answer - model's last token ([DONE])"),
         ("answer_added", "request -> final answer, added to the model's time"),
     ):
         for name, c in clients.items():

@@ -125,10 +125,9 @@ class Sent:
 
 @dataclass
 class ChunkClock:
-    """Records when the in-process fake wrote each content delta, and ``[DONE]``, to the socket."""
+    """Records when the in-process fake wrote each content delta to the socket."""
 
     sent: list[Sent] = field(default_factory=list)
-    done_at: float | None = None  # when the last stream's ``data: [DONE]`` went out
     _orig: Callable[[Any, str], Awaitable[None]] | None = None
 
     def install(self) -> None:
@@ -146,8 +145,6 @@ class ChunkClock:
                 except (ValueError, KeyError, IndexError):
                     delta = ""
                 self.sent.append(Sent(time.perf_counter(), delta))
-            elif text.startswith("data: [DONE]"):
-                self.done_at = time.perf_counter()
 
         fake_module._chunk = timed
 
@@ -158,7 +155,6 @@ class ChunkClock:
 
     def clear(self) -> None:
         self.sent.clear()
-        self.done_at = None
 
     def first(self) -> float:
         if not self.sent:

@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = (
     "first_line_after_model",
     "first_line_added",
-    "answer_after_done",
+    "last_token_to_answer",
     "answer_added",
     "request_to_model",
     "model_first_line",
-    "model_done",
+    "model_last_token",
 )
 
 
@@ -38,7 +38,7 @@ def _measured(client: dict[str, Any], runs: int) -> None:
         assert s["n"] == runs, key
         assert 0 < s["p50_ms"] <= s["p90_ms"] <= s["max_ms"], (key, s)
     # The fake wrote the first line well before [DONE], as the reply is laid out.
-    assert client["model_first_line"]["p50_ms"] < client["model_done"]["p50_ms"]
+    assert client["model_first_line"]["p50_ms"] < client["model_last_token"]["p50_ms"]
     assert client["apply_edits_per_run"] >= 1
     assert client["code_bytes"] == len(CODE.encode())
 
