@@ -356,10 +356,12 @@ def _report(side: Side) -> dict[str, Any]:
         "request_to_model": summary_ms(s["request_to_model"]),
         "model_first_line": summary_ms(s["model_first_line"]),
         "model_last_token": summary_ms(s["model_last_token"]),
-        "apply_edits_per_run": statistics.median(side.edits),
-        "edit_bytes_per_run": statistics.median(side.edit_bytes),
+        "apply_edits_per_run": statistics.median_low(side.edits),
+        "edit_bytes_per_run": statistics.median_low(side.edit_bytes),
         "code_bytes": len(CODE.encode()),
-        "bytes_ratio_to_code": round(statistics.median(side.edit_bytes) / len(CODE.encode()), 2),
+        "bytes_ratio_to_code": round(
+            statistics.median_low(side.edit_bytes) / len(CODE.encode()), 2
+        ),
     }
 
 
