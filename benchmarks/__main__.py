@@ -48,7 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--problems", type=int, help="number of HumanEval problems (default 40)")
     ap.add_argument("--with-aider", action="store_true", help="install and time Aider too")
     ap.add_argument("--no-remote", action="store_true", help="HumanEval: embedded model only")
-    ap.add_argument("--runs", type=int, help="overhead samples per line (default 50)")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        help="samples per figure (default: lsp 50 per line, tabby 30 per client)",
+    )
     ap.add_argument("--no-stdlib", action="store_true", help="skip the stdlib-indexing RSS figure")
     ap.add_argument(
         "--skip", action="append", choices=SECTIONS, default=[], help="leave out a section"
