@@ -25,6 +25,25 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# What a Tabby server answers on /v1/health (GET, or POST for old servers), in the shape
+# of its HealthState schema; tabby-agent reads chat_model and version.git_describe.
+TABBY_HEALTH: dict[str, Any] = {
+    "model": None,
+    "chat_model": "fake-chat",
+    "chat_device": "cpu",
+    "device": "cpu",
+    "arch": "x86_64",
+    "cpu_info": "fake",
+    "cpu_count": 1,
+    "cuda_devices": [],
+    "version": {
+        "build_date": "2026-01-01",
+        "build_timestamp": "2026-01-01T00:00:00Z",
+        "git_sha": "0000000",
+        "git_describe": "v0.30.0",
+    },
+}
+
 
 @dataclass
 class Reply:
@@ -178,6 +197,11 @@ class FakeProvider:
         if method == "GET" and req.path.rstrip("/").endswith("/models"):
             data = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
             await _send_json(w, 200, data)
+            return True
+        if req.path.rstrip("/").endswith("/v1/health"):
+            # A Tabby server's health answer: tabby-agent enables chat edit only when it
+            # names a chat model, and reads version.git_describe (benchmarks/tabby_bench.py).
+            await _send_json(w, 200, TABBY_HEALTH)
             return True
         if not req.path.rstrip("/").endswith("/chat/completions"):
             await _send_json(w, 404, {"error": {"message": f"no route {req.path}"}})
