@@ -198,3 +198,19 @@ async def test_usage_is_marked_estimated_when_the_provider_sends_none(
     assert answer["status"] == "completed", answer
     assert answer["usage"]["estimated"] is True
     assert answer["usage"]["completion_tokens"] > 0
+
+
+async def test_the_provider_usage_after_the_closing_fence_is_read(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    fake.add(
+        Reply.text(
+            "```python\nx = 2\n```\nThis sets x to two, as you asked for it.\n",
+            usage={"prompt_tokens": 111, "completion_tokens": 222, "total_tokens": 333},
+        )
+    )
+    uri = editor.open("m.py", "")
+    answer = await generate(editor, uri, 0, 0, "x")
+    assert answer["status"] == "completed", answer
+    assert editor.text(uri) == "x = 2\n"
+    assert answer["usage"] == {"prompt_tokens": 111, "completion_tokens": 222}
