@@ -97,3 +97,10 @@ def test_implement_fits_each_reply_shape_into_the_stub() -> None:
         implement(stub, "def big(x):\n    return 5\n")
     with pytest.raises(ImplementError, match="defines f\\(\\), g\\(\\) but not size"):
         implement(stub, "def f():\n    pass\n\ndef g():\n    pass\n")
+
+
+def test_a_method_answered_inside_its_class_gives_its_body() -> None:
+    stub = find_stub(STUBS, symbol="A.size")
+    assert stub is not None
+    reply = "import os\n\nclass A:\n    @property\n    def size(self) -> int:\n        return 7\n"
+    assert implement(stub, reply).endswith('"""How big."""\n        import os\n        return 7\n')
