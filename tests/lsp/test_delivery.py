@@ -59,8 +59,9 @@ async def test_a_reply_that_stays_cut_off_is_truncated_and_the_document_restored
     assert answer["status"] == "truncated", answer
     assert editor.text(uri) == original  # nothing broken left behind
     assert "def is_prime(n):" in answer["text"]  # the cut-off code is in the answer
-    # Each round: the reply and two continuations ([generation] max_continuations = 2).
-    assert len(fake.requests) == 3 * answer["iterations"]
+    # Each round: the reply, then one continuation, which (the same reply again) starts
+    # the reply over and is refused: no second continuation.
+    assert len(fake.requests) == 2 * answer["iterations"]
     assert answer["usage"]["completion_tokens"] > 0
 
 
