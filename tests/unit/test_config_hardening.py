@@ -33,7 +33,7 @@ def test_an_unknown_key_in_a_models_entry_drops_the_key_not_the_entry(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     path = tmp_path / "tta-codegen.toml"
     path.write_text(FAST)
-    loaded = load_config(tmp_path, environ={})
+    loaded = load_config(tmp_path, environ={}, trusted=True)
     assert [str(i) for i in loaded.issues] == [f"{path}: models[0].colour: unknown key"]
     assert [m.id for m in loaded.config.models] == ["fast", "slow"]
     assert loaded.config.routing.default == "fast"
@@ -47,7 +47,7 @@ def test_an_entry_missing_a_required_key_is_dropped_and_reported_once(
     path.write_text(
         FAST.replace('id = "fast"\n', "").replace('default = "fast"', 'default = "slow"')
     )
-    loaded = load_config(tmp_path, environ={})
+    loaded = load_config(tmp_path, environ={}, trusted=True)
     keys = [i.key for i in loaded.issues]
     assert keys.count("models[0].colour") == 1 and keys.count("models[0].id") == 1
     assert [m.id for m in loaded.config.models] == ["slow"]
@@ -75,7 +75,7 @@ def test_a_dangling_routing_default_names_its_file_or_variable(
     else:
         environ = {"TTA_CODEGEN_ROUTING__DEFAULT": "ghost"}
         source = "environment variable TTA_CODEGEN_ROUTING__DEFAULT"
-    loaded = load_config(tmp_path, environ=environ)
+    loaded = load_config(tmp_path, environ=environ, trusted=True)
     assert [str(i) for i in loaded.issues] == [
         f"{source}: routing.default: no model with id 'ghost'"
     ]
@@ -83,7 +83,7 @@ def test_a_dangling_routing_default_names_its_file_or_variable(
 
 def test_bad_env_values_name_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    loaded = load_config(tmp_path, environ={"TTA_CODEGEN_BUDGET__DAILY_USD": "lots"})
+    loaded = load_config(tmp_path, environ={"TTA_CODEGEN_BUDGET__DAILY_USD": "lots"}, trusted=True)
     (issue,) = loaded.issues
     assert issue.source == "environment variable TTA_CODEGEN_BUDGET__DAILY_USD"
     assert issue.key == "budget.daily_usd"
