@@ -83,8 +83,22 @@ class CodeExtractor:
 
     @property
     def open_fence(self) -> bool:
-        """True while inside a fenced block that has not closed yet."""
-        return self.state is _State.FENCED
+        """True while inside a fenced block that has not closed yet.
+
+        A last line holding only the closing fence, not yet ended by a newline, counts as
+        closed: llama.cpp's fence stop ends the stream right after the backticks.
+        """
+        if self.state is not _State.FENCED:
+            return False
+        pending = self._partial
+        m = _fence(pending)
+        closing = (
+            m is not None
+            and m.group("marker")[0] == self._fence_marker[0]
+            and len(m.group("marker")) >= len(self._fence_marker)
+            and not m.group("info").strip()
+        )
+        return not (pending.strip() and (closing or self._indented_close(pending)))
 
     @property
     def done(self) -> bool:

@@ -120,3 +120,17 @@ def test_a_closing_fence_indented_with_the_body_closes_the_block() -> None:
     ex = CodeExtractor()
     out = ex.feed("```python\nx = 1\n    ```y\n") + ex.finish()
     assert "```y" in out and ex.unclosed
+
+
+def test_a_reply_ending_on_the_closing_backticks_is_not_an_open_fence() -> None:
+    # llama.cpp's fence stop ends the stream right after "```", before any newline: the
+    # engine asks open_fence before finish() to tell a cut-off reply from a whole one.
+    for ending in ("```", "    ```"):
+        ex = CodeExtractor()
+        ex.feed("```python\ndef f():\n    return 1\n" + ending)
+        assert not ex.open_fence
+    ex = CodeExtractor()
+    ex.feed("```python\ndef f():\n    return 1\n")
+    assert ex.open_fence  # really cut off
+    ex.feed("    return")
+    assert ex.open_fence
