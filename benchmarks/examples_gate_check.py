@@ -42,7 +42,7 @@ async def main() -> None:
         if all(r.passed for r in res):
             passed += 1
         else:
-            bad = [r for r in res if not r.passed][0]
+            bad = next(r for r in res if not r.passed)
             fails.append((p["task_id"], bad.name, (bad.message or "")[:200]))
     summary = {
         "problems": 164,
