@@ -73,6 +73,9 @@ def _commit() -> str:
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
+    if not head and (ROOT / "COMMIT").is_file():
+        # A snapshot (git archive) of the tree, so the run is immune to later edits.
+        return (ROOT / "COMMIT").read_text().strip() + "-snapshot"
     status = subprocess.run(
         ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
         capture_output=True, text=True,
@@ -226,7 +229,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-async def run(limit: int | None, max_tokens: int, log: Any = print) -> dict[str, Any]:
+async def run(
+    limit: int | None, max_tokens: int, log: Any = print, partial: Path | None = None
+) -> dict[str, Any]:
+    """The report; with ``partial``, the summary so far is rewritten there after each problem
+    (a long run stopped early still leaves its figures)."""
     problems = load_problems(limit)
     implement_help = await asyncio.to_thread(cli_help, "implement")
     implement = implement_help is not None
@@ -252,6 +259,10 @@ async def run(limit: int | None, max_tokens: int, log: Any = print) -> dict[str,
                     + (f" cand {row.get('candidates_passing')}/{row.get('candidates')}"
                        if "candidates" in row else "")
                 )  # fmt: skip
+            if partial is not None:
+                so_far = {m: summarise(rows[m]) for m in MODES}
+                text = json.dumps({"done": i + 1, "summary": so_far, "per_problem": rows})
+                await asyncio.to_thread(partial.write_text, text, "utf-8")
     load_after = (
         Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
     )
@@ -308,9 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=512, help="token limit, both modes")
     ap.add_argument("--out", type=Path, default=ROOT / ".tools" / "benchmarks" / "humaneval.json")
     args = ap.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
         report = asyncio.run(
-            run(args.limit, args.max_tokens, lambda m: print(m, file=sys.stderr, flush=True))
+            run(
+                args.limit,
+                args.max_tokens,
+                lambda m: print(m, file=sys.stderr, flush=True),
+                partial=args.out.with_suffix(".partial.json"),
+            )
         )
     except BenchmarkError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)

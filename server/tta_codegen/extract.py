@@ -83,8 +83,22 @@ class CodeExtractor:
 
     @property
     def open_fence(self) -> bool:
-        """True while inside a fenced block that has not closed yet."""
-        return self.state is _State.FENCED
+        """True while inside a fenced block that has not closed yet.
+
+        A last line holding only the closing fence, not yet ended by a newline, counts as
+        closed: llama.cpp's fence stop ends the stream right after the backticks.
+        """
+        if self.state is not _State.FENCED:
+            return False
+        pending = self._partial
+        m = _fence(pending)
+        closing = (
+            m is not None
+            and m.group("marker")[0] == self._fence_marker[0]
+            and len(m.group("marker")) >= len(self._fence_marker)
+            and not m.group("info").strip()
+        )
+        return not (pending.strip() and (closing or self._indented_close(pending)))
 
     @property
     def done(self) -> bool:
@@ -178,7 +192,7 @@ class CodeExtractor:
                 and m.group("marker")[0] == self._fence_marker[0]
                 and len(m.group("marker")) >= len(self._fence_marker)
                 and not m.group("info").strip()
-            ):
+            ) or self._indented_close(line):
                 self.state = _State.DONE
                 return ""
         elif m:  # RAW: a fence after unfenced code ends the code
@@ -193,6 +207,17 @@ class CodeExtractor:
         out = "".join(self._held_blank) + self._strip_indent(line)
         self._held_blank.clear()
         return self._emit(out)
+
+    def _indented_close(self, line: str) -> bool:
+        """A bare closing fence indented 4+ spaces: markdown would call it code, but small
+        models indent their closing fence with the body, and a line of only backticks is
+        code in no language we generate. (llama.cpp's fence stop ends the stream there.)"""
+        bare = line.strip()
+        return (
+            len(bare) >= len(self._fence_marker)
+            and set(bare) == {self._fence_marker[0]}
+            and line[: len(line) - len(line.lstrip())].strip(" \t") == ""
+        )
 
     def _preamble_line(self, line: str) -> str:
         m = _fence(line)

@@ -11,7 +11,9 @@ using :mod:`ast`; no editor, no model.
 from __future__ import annotations
 
 import ast
+import io
 import textwrap
+import tokenize
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -208,13 +210,47 @@ def _body_of(stub: Stub, code: str) -> str:
         n for n in top if n is not target and not _is_usage_example(n) and not _is_docstring(n)
     ]
     parts = [_segment(code, extra)] if extra else []
-    parts.append(textwrap.dedent(_segment(code, inner)))
+    body = textwrap.dedent(_segment(code, inner))
+    renames = {
+        old.lstrip("*"): new.lstrip("*")
+        for old, new in zip(_params(target), stub.params, strict=False)
+        if old != new
+    }
+    if renames and len(_params(target)) == len(stub.params):
+        # The stub's own name with its parameters renamed (small models often do that):
+        # the stub's signature stays, so its body must use the stub's names.
+        body = _rename(body, renames)
+    parts.append(body)
     return "\n".join(p for p in parts if p.strip())
 
 
 def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     """The stub keeps its own docstring: drop the reply's (unless it is the whole body)."""
     return body[1:] if _is_docstring(body[0]) and len(body) > 1 else body
+
+
+def _rename(code: str, renames: dict[str, str]) -> str:
+    """``code`` with the names in ``renames`` replaced, as names only: not attributes
+    (``x.num``), not inside strings or comments."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return code
+    lines = code.split("\n")
+    edits: list[tuple[int, int, int, str]] = []
+    previous: tokenize.TokenInfo | None = None
+    for tok in tokens:
+        if (
+            tok.type == tokenize.NAME
+            and tok.string in renames
+            and not (previous is not None and previous.string == ".")
+        ):
+            edits.append((tok.start[0] - 1, tok.start[1], tok.end[1], renames[tok.string]))
+        if tok.type not in (tokenize.NL, tokenize.COMMENT):
+            previous = tok
+    for row, start, end, new in reversed(edits):
+        lines[row] = lines[row][:start] + new + lines[row][end:]
+    return "\n".join(lines)
 
 
 def _is_usage_example(node: ast.stmt) -> bool:

@@ -49,7 +49,7 @@ async def test_failing_last_gate_is_gates_failed_exit_3_file_untouched_unless_al
     assert "def add(a, b)\n" in r.stdout  # not written, not lost
     assert "gates failed (syntax" in r.stderr and "nothing written" in r.stderr
     # Progress says what the rounds are, not that the model failed over to itself.
-    assert "round 2/3: syntax" in r.stderr
+    assert "round 2/4: syntax" in r.stderr  # K = [refine] max_iterations, default 4
     assert "fake-a failed; trying fake-a" not in r.stderr
 
     r = await cli("generate", "add", "--file", "mod.py", "--yes", "--allow-failing", "--json")

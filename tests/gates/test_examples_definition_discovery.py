@@ -36,12 +36,17 @@ def test_examples_are_read_from_doctests_and_example_sections() -> None:
         Example("add(2, 3)", "5"),
         Example("x = add(1,\n    2)", None),
         Example("x", "3"),
-        Example("f(1)", "2"),
         Example("add(0, 4)", "4"),
     ]
-    # Outside an Example section only calls of the requested function count.
+    # Only calls of the requested function count (any call in an Example section when no
+    # function was asked for); both sides must be values, not formulas.
     assert extract_examples(["g(1) == 2"], ["add"]) == []
+    assert extract_examples(["Examples:\n g(1) == 2"], []) == [Example("g(1)", "2")]
     assert extract_examples(["add(1) == 2 and more words"], ["add"]) == []
+    assert extract_examples(["add(n) == add(n - 1) + 1"], ["add"]) == []
+    assert extract_examples(["add(1, 0) => true"], ["add"]) == [Example("add(1, 0)", "True")]
+    # A doctest whose source does not compile (a docstring's "\n" broke a string) is dropped.
+    assert extract_examples(['>>> add("a\nb")\n1'], ["add"]) == []
 
 
 def test_required_definition_is_the_stub_at_the_cursor_or_a_signature_in_words() -> None:

@@ -1,8 +1,8 @@
-"""The candidate loop over the real server: it stops at the first candidate that passes.
+"""The candidate loop over the real server: the first passing candidate, else the best, stays.
 
 The fake provider answers each call with a different candidate; the gates are real
-(`syntax`, `definition`, `examples` in the sandbox). The other outcomes (the best of
-failing candidates, the time bound) are tested on the engine: tests/unit/test_engine_candidates.py.
+(`syntax`, `definition`, `examples` in the sandbox). The time bound and the other branches
+are tested on the engine: tests/unit/test_engine_candidates.py.
 """
 
 from __future__ import annotations
@@ -50,3 +50,20 @@ async def test_stops_at_the_first_candidate_that_passes(
     first, second = fake.requests[0].body, fake.requests[1].body
     assert first["temperature"] == 0.2 and second["temperature"] == 0.4
     assert first["messages"] == second["messages"]
+
+
+async def test_delivers_the_best_candidate_into_the_document_when_none_passes(
+    make_editor: StartEditor, fake: FakeProvider
+) -> None:
+    fake.add(fenced("def add(a, b):\n    return a * b\n"), times=1)  # 0 of 2 examples
+    fake.add(fenced("def add(a, b):\n    return 5 if a == 2 else 7\n"), times=1)  # 1 of 2
+    fake.add(fenced("def plus(a, b):\n    return a + b\n"))  # not what was asked for
+    settings = provider_settings(fake.base_url, gates=GATES, refine={"max_iterations": 3})
+    editor = await make_editor(settings)
+    uri = editor.open("calc.py", "")
+    answer = await generate(editor, uri)
+    assert answer["status"] == "gates_failed" and answer["iterations"] == 3, answer
+    # The document streamed the third candidate last; the chosen second one is what stays.
+    await editor.wait_for(
+        lambda: editor.text(uri) == "def add(a, b):\n    return 5 if a == 2 else 7\n"
+    )

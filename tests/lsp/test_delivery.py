@@ -83,7 +83,7 @@ async def test_code_that_still_fails_a_gate_is_delivered_as_gates_failed(
     uri = editor.open("m.py", "")
     answer = await generate(editor, uri, 0, 0, "add")
     assert answer["status"] == "gates_failed", answer
-    assert answer["iterations"] == 3
+    assert answer["iterations"] == 4  # K = [refine] max_iterations, default 4
     assert {g["name"]: g["passed"] for g in answer["gates"]}["syntax"] is False
     assert editor.text(uri) == "def add(a, b)\n    return a + b\n"  # delivered, with diagnostics
     assert answer["diagnostics"]

@@ -105,3 +105,32 @@ def test_prose_heuristic() -> None:
     assert not looks_like_prose("import os")
     assert not looks_like_prose("# Compute the thing")
     assert not looks_like_prose("return a + b")
+
+
+def test_a_closing_fence_indented_with_the_body_closes_the_block() -> None:
+    # Small models indent the closing fence like the body; llama.cpp's fence stop ends the
+    # stream right there, so the block must count as closed (not cut off), in any chunking.
+    reply = "```python\ndef f():\n    return 1\n    ```"
+    for size in (1, 3, len(reply)):
+        ex = CodeExtractor()
+        out = "".join(ex.feed(reply[i : i + size]) for i in range(0, len(reply), size))
+        out += ex.finish()
+        assert out == "def f():\n    return 1\n" and ex.done and not ex.unclosed
+    # A line of backticks with text after it is still not a fence.
+    ex = CodeExtractor()
+    out = ex.feed("```python\nx = 1\n    ```y\n") + ex.finish()
+    assert "```y" in out and ex.unclosed
+
+
+def test_a_reply_ending_on_the_closing_backticks_is_not_an_open_fence() -> None:
+    # llama.cpp's fence stop ends the stream right after "```", before any newline: the
+    # engine asks open_fence before finish() to tell a cut-off reply from a whole one.
+    for ending in ("```", "    ```"):
+        ex = CodeExtractor()
+        ex.feed("```python\ndef f():\n    return 1\n" + ending)
+        assert not ex.open_fence
+    ex = CodeExtractor()
+    ex.feed("```python\ndef f():\n    return 1\n")
+    assert ex.open_fence  # really cut off
+    ex.feed("    return")
+    assert ex.open_fence

@@ -71,3 +71,21 @@ def test_plan_deletes_skipped_lines() -> None:
 def test_plan_always_produces_the_new_lines(new: list[str], tail: list[str]) -> None:
     done, _rest = apply_plan(new, tail)
     assert done == "".join(new)
+
+
+def test_implement_renames_the_parameters_a_model_renamed_in_the_body() -> None:
+    from tta_codegen.stubs import find_stub, implement
+
+    text = 'def truncate_number(number: float) -> float:\n    """Doc."""\n'
+    stub = find_stub(text, symbol="truncate_number")
+    assert stub is not None
+    reply = (
+        "def truncate_number(num: float) -> float:\n"
+        '    s = "num"  # num\n'
+        "    return num - int(num) + obj.num * 0\n"
+    )
+    assert implement(stub, reply) == (
+        'def truncate_number(number: float) -> float:\n    """Doc."""\n'
+        '    s = "num"  # num\n'
+        "    return number - int(number) + obj.num * 0\n"
+    )

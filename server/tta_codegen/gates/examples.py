@@ -51,12 +51,40 @@ _CALL_LINE = re.compile(
 _SECTION = re.compile(r"^\s*(?:examples?\b|for\s+examples?\b)", re.IGNORECASE)
 
 
-def _is_expression(text: str) -> bool:
+def _compiles(text: str, mode: str) -> bool:
     try:
-        ast.parse(text, mode="eval")
+        compile(text, "<example>", mode, dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True
+
+
+def _literal(text: str) -> str | None:
+    """``text`` as a Python literal (JSON-style ``true``/``false``/``null`` read as Python's),
+    or None when it is not one: a call line's sides must be values, not formulas."""
+    for candidate in (text, re.sub(r"\btrue\b|\bfalse\b|\bnull\b", _pythonic, text)):
+        try:
+            ast.literal_eval(candidate)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            continue
+        return candidate
+    return None
+
+
+def _pythonic(match: re.Match[str]) -> str:
+    return {"true": "True", "false": "False", "null": "None"}[match[0]]
+
+
+def _literal_call(call: str) -> bool:
+    """A call whose arguments are all literals (``f(3)``, not the rule ``f(n-1) + f(n-2)``)."""
+    try:
+        node = ast.parse(call, mode="eval").body
+    except (SyntaxError, ValueError):
+        return False
+    if not isinstance(node, ast.Call):
+        return False
+    args = [*node.args, *(k.value for k in node.keywords)]
+    return all(_literal(ast.unparse(a)) is not None for a in args)
 
 
 def _doctests(lines: list[str]) -> list[Example]:
@@ -76,7 +104,11 @@ def _doctests(lines: list[str]) -> list[Example]:
         while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(">>>"):
             expected.append(lines[i].strip())
             i += 1
-        found.append(Example("\n".join(source), "\n".join(expected) or None))
+        code = "\n".join(source)
+        # A docstring's escapes are already applied (a "\n" in a string broke the line):
+        # what does not compile is not an example we can run.
+        if _compiles(code, "exec"):
+            found.append(Example(code, "\n".join(expected) or None))
     return found
 
 
@@ -94,10 +126,12 @@ def _call_lines(lines: list[str], names: set[str]) -> list[Example]:
         if match is None:
             continue
         name = match["name"].split(".")[-1]
-        if name not in names and not in_section:
+        # The function asked for, or (when none is known) any call in an Example section.
+        if name not in names and (names or not in_section):
             continue
-        call, expected = match["call"], match["expected"].rstrip(".,;")
-        if _is_expression(call) and _is_expression(expected):
+        call = match["call"]
+        expected = _literal(match["expected"].rstrip(".,;"))
+        if expected is not None and _literal_call(call):
             found.append(Example(call, expected))
     return found
 
