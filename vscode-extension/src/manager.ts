@@ -33,7 +33,7 @@ import { RestartPolicy } from './backoff';
 import { describeCommand, resolveServerCommand, ServerCommand } from './launch';
 import { activeInterpreter } from './python';
 import { Redactor, RedactingSink, SecretEnv, serverEnvironment } from './secrets';
-import { toClientSettings, toServerSettings } from './settings';
+import { initializationOptions, toClientSettings, toServerSettings, TRUST_NOTIFICATION } from './settings';
 
 export const SECTION = 'ttaCodegen';
 
@@ -106,7 +106,17 @@ export class ServerManager implements vscode.Disposable {
     this.disposables.push(
       raw,
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
+      // Trust can only be granted within a session (withdrawing it reloads the window).
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.onTrustGranted()),
     );
+  }
+
+  private onTrustGranted(): void {
+    this.log('workspace trust granted: the workspace config may now name providers and gates');
+    const client = this.client;
+    if (client?.state === State.Running) {
+      void client.sendNotification(TRUST_NOTIFICATION, { trusted: true });
+    }
   }
 
   get running(): boolean {
@@ -175,7 +185,7 @@ export class ServerManager implements vscode.Disposable {
       outputChannel: this.channel,
       traceOutputChannel: this.channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { [SECTION]: serverSettings() },
+      initializationOptions: initializationOptions(serverSettings(), vscode.workspace.isTrusted),
       errorHandler: {
         error: (_error, _message, count) =>
           count !== undefined && count <= 3 ? { action: ErrorAction.Continue } : { action: ErrorAction.Shutdown },

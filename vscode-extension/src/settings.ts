@@ -90,6 +90,21 @@ export function toClientSettings(get: (section: string) => unknown): ClientSetti
   };
 }
 
+/** The notification that tells the server the user granted (or withdrew) workspace trust. */
+export const TRUST_NOTIFICATION = 'tta/didChangeWorkspaceTrust';
+
+/**
+ * `initializationOptions`: the server's settings under `ttaCodegen`, and beside them VS Code's
+ * Workspace Trust, which decides whether the workspace's own tta-codegen.toml may name where
+ * keys go and which programs run (docs/security.md).
+ */
+export function initializationOptions(
+  settings: Record<string, unknown>,
+  trusted: boolean,
+): Record<string, unknown> {
+  return { ttaCodegen: settings, workspaceTrusted: trusted };
+}
+
 /** Env var names the configured providers read their keys from (for "Set API Key…"). */
 export function providerKeyNames(providers: unknown): string[] {
   const names = new Set<string>();

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { providerKeyNames, SERVER_SECTIONS, toClientSettings, toServerSettings } from '../src/settings';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  initializationOptions,
+  providerKeyNames,
+  SERVER_SECTIONS,
+  toClientSettings,
+  toServerSettings,
+} from '../src/settings';
 
 /** What `workspace.getConfiguration('ttaCodegen').get` answers: defaults for every contributed key. */
 function getter(values: Record<string, unknown>): (key: string) => unknown {
@@ -87,4 +95,25 @@ test('providerKeyNames lists the env var names providers read', () => {
     ['ANTHROPIC_API_KEY', 'OPENROUTER_API_KEY'],
   );
   assert.deepEqual(providerKeyNames(undefined), []);
+});
+
+test('workspace trust travels beside the settings, not inside them', () => {
+  const settings = { routing: { default: 'a' } };
+  assert.deepEqual(initializationOptions(settings, false), {
+    ttaCodegen: { routing: { default: 'a' } },
+    workspaceTrusted: false,
+  });
+  assert.equal(initializationOptions(settings, true).workspaceTrusted, true);
+});
+
+test('restricted mode keeps the workspace from choosing executables, providers and gates', () => {
+  // Compiled to out/tsc/test/: the manifest is three folders up.
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'),
+  ) as { capabilities: { untrustedWorkspaces: { supported: string; restrictedConfigurations: string[] } } };
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, 'limited');
+  for (const key of ['ttaCodegen.server.path', 'ttaCodegen.python', 'ttaCodegen.providers', 'ttaCodegen.gates']) {
+    assert.ok(untrusted.restrictedConfigurations.includes(key), key);
+  }
 });

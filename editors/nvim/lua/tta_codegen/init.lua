@@ -58,6 +58,12 @@ local defaults = {
   --- How Diff shows a pending change: 'split' (the original in a scratch split, diff mode
   --- against the buffer) or 'float' (the unified diff in a floating window).
   diff = 'split',
+  --- Folders whose own tta-codegen.toml / [tool.tta-codegen] you trust (and their
+  --- subfolders), e.g. { '~/src/mine' }. Only in a trusted workspace does the server use
+  --- that file's providers' base_url/api_key_env/headers, command gates and gates.python
+  --- (docs/security.md). :TTATrust trusts the current workspace in the user's data folder
+  --- (the same store as `tta-codegen trust`; editing the config withdraws it).
+  trusted_workspaces = {},
   --- Passed through to the client config.
   on_attach = nil,
   capabilities = nil,
@@ -475,6 +481,36 @@ local function on_execute_command(err, result, ctx)
   finish({ command = command, title = command, bufnr = ctx.bufnr }, err, result)
 end
 
+--- Whether `root` is one of `trusted_workspaces` (or inside one).
+function M.is_trusted(root)
+  if not root or root == '' then
+    return false
+  end
+  local real = vim.fs.normalize(uv.fs_realpath(root) or root)
+  for _, dir in ipairs(M.config.trusted_workspaces or {}) do
+    local expanded = vim.fs.normalize(vim.fn.expand(dir))
+    local want = vim.fs.normalize(uv.fs_realpath(expanded) or expanded)
+    if real == want or vim.startswith(real, want .. '/') then
+      return true
+    end
+  end
+  return false
+end
+
+--- Tell the server, before it reads the workspace's config, whether the user trusts it.
+local function before_init(params)
+  local root = params.rootPath
+  if params.workspaceFolders and params.workspaceFolders[1] then
+    root = vim.uri_to_fname(params.workspaceFolders[1].uri)
+  elseif params.rootUri then
+    root = vim.uri_to_fname(params.rootUri)
+  end
+  if M.is_trusted(root) then
+    params.initializationOptions = params.initializationOptions or {}
+    params.initializationOptions.workspaceTrusted = true
+  end
+end
+
 --- The client config: for `vim.lsp.start`, `vim.lsp.config` or nvim-lspconfig.
 function M.lsp_config()
   local c = M.config
@@ -488,6 +524,7 @@ function M.lsp_config()
     root_markers = c.root_markers,
     init_options = has_settings and { ttaCodegen = settings } or nil,
     settings = has_settings and { ttaCodegen = settings } or nil,
+    before_init = before_init,
     handlers = {
       ['workspace/applyEdit'] = apply_edit,
       ['workspace/executeCommand'] = on_execute_command,
@@ -766,6 +803,27 @@ function M.stats()
   })
 end
 
+--- Trust the current workspace's own config (stored by the server with a hash of the
+--- config, like `tta-codegen trust`), or with `revoke` forget it.
+function M.trust(revoke)
+  return M.execute('tta.trustWorkspace', { revoke = revoke or false }, {
+    title = 'Trust',
+    on_result = function(answer)
+      if type(answer) ~= 'table' then
+        return
+      end
+      if revoke then
+        notify(answer.root .. ' is no longer trusted', vim.log.levels.INFO)
+      else
+        notify(
+          'trusted ' .. answer.root .. ' with its config as it is now; editing the config withdraws this trust',
+          vim.log.levels.INFO
+        )
+      end
+    end,
+  })
+end
+
 local function create_commands()
   local cmd = vim.api.nvim_create_user_command
   cmd('TTAGenerate', function(o)
@@ -802,6 +860,9 @@ local function create_commands()
   cmd('TTACancel', function()
     M.cancel()
   end, { desc = 'tta-codegen: cancel the running command and restore the buffer' })
+  cmd('TTATrust', function(o)
+    M.trust(o.bang)
+  end, { bang = true, desc = "tta-codegen: trust this workspace's config (! forgets it)" })
 end
 
 --- Configure the plugin. See `defaults` above (and docs/neovim.md) for the options.

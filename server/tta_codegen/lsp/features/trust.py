@@ -10,15 +10,18 @@ their own (Neovim's ``:TTATrust``). Either way the config is reloaded at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
 from tta_codegen.lsp.params import _Params
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+
+log = logging.getLogger(__name__)
 
 DID_CHANGE_TRUST = "tta/didChangeWorkspaceTrust"
 
@@ -32,15 +35,18 @@ class TrustChangedParams(_Params):
 
 
 def _plain(params: Any) -> Any:
-    """pygls hands unknown methods' params over as attribute objects: back to a dict."""
-    if params is None or isinstance(params, dict):
-        return params
-    return {k: v for k, v in vars(params).items() if not k.startswith("_")}
+    """pygls hands an unknown method's params over as a named tuple: back to a dict."""
+    as_dict = getattr(params, "_asdict", None)
+    return as_dict() if callable(as_dict) else params
 
 
 @server.feature(DID_CHANGE_TRUST)
 def on_trust_changed(ls: TtaLanguageServer, params: Any) -> None:
-    parsed = TrustChangedParams.model_validate(_plain(params) or {})
+    try:
+        parsed = TrustChangedParams.model_validate(_plain(params))
+    except ValidationError:
+        log.warning("%s: ignored, params must be {trusted: boolean}", DID_CHANGE_TRUST)
+        return
     ls.client_trusted = parsed.trusted
     ls.reload_config()
 
