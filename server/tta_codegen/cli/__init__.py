@@ -17,4 +17,4 @@ def load_subcommands() -> None:
 
 def main() -> None:
     load_subcommands()
-    app()
+    app(prog_name="tta-codegen")  # also under python -m: messages name the command
