@@ -22,23 +22,28 @@ ENCODINGS = [types.PositionEncodingKind.Utf16, types.PositionEncodingKind.Utf32,
              types.PositionEncodingKind.Utf8]  # fmt: skip
 
 
-EDITS = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), TEXT), max_size=12)
+EDITS = st.lists(
+    st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), TEXT, st.booleans()), max_size=12
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(TEXT, EDITS, st.sampled_from(ENCODINGS))
 def test_indexed_document_matches_pygls(
-    source: str, changes: list[tuple[int, int, str]], encoding: str
+    source: str, changes: list[tuple[int, int, str, bool]], encoding: str
 ) -> None:
     codec = PositionCodec(encoding)
     plain = TextDocument("file:///x.py", source, position_codec=codec)
     indexed = IndexedTextDocument("file:///x.py", source, position_codec=codec)
-    for a, b, text in changes:
+    for a, b, text, full in changes:
         # Positions a client can send: inside the document (both ends may split a CRLF).
         start, end = sorted((a % (len(plain.source) + 1), b % (len(plain.source) + 1)))
-        change = types.TextDocumentContentChangePartial(
+        change: types.TextDocumentContentChangeEvent = types.TextDocumentContentChangePartial(
             range=types.Range(position_at(plain, start), position_at(plain, end)), text=text
         )
+        if full:  # what a full-sync client sends for the same edit: the whole new text
+            after = plain.source[:start] + text + plain.source[end:]
+            change = types.TextDocumentContentChangeWholeDocument(text=after)
         plain.apply_change(change)
         indexed.apply_change(change)
         assert indexed.source == plain.source
@@ -78,3 +83,16 @@ def test_streaming_edits_into_a_large_document_never_resplit_it() -> None:
         assert doc.lines[10_000 + k] == f"generated_{k} = {k}\n"
     assert doc.rebuilds == 1  # the first index, then only patches
     assert doc.source.count("\n") == 20_200
+
+
+def test_full_sync_changes_are_patched_too() -> None:
+    source = "".join(f"line_{i} = {i}\n" for i in range(20_000))
+    doc = IndexedTextDocument("file:///big.py", source)
+    assert len(doc.lines) == 20_000
+    text = source
+    for k in range(50):
+        at = text.index(f"line_{10_000 + k} = ")
+        text = text[:at] + f"generated_{k} = {k}\n" + text[at:]
+        doc.apply_change(types.TextDocumentContentChangeWholeDocument(text=text))
+        assert doc.lines[10_000 + 2 * k] == f"generated_{k} = {k}\n"
+    assert doc.rebuilds == 1 and doc.source == text

@@ -22,6 +22,8 @@ from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 from pygls.workspace.position_codec import ServerTextPosition
 
+from tta_codegen.textdiff import minimal_replacement
+
 _LINE_ENDS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
@@ -92,21 +94,45 @@ class IndexedTextDocument(TextDocument):
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
         source, starts = self._index()
         lines = _Lines(source, starts)
-        text = change.text
         rng = self.position_codec.range_from_client_units(lines, change.range)
         if rng.start.line >= len(lines):
             start_off = end_off = len(source)  # pygls: an edit past the end appends
         else:
             # Within the line, as pygls' slicing is (its codec can return a column past it).
-            start_off = min(
-                starts[rng.start.line] + rng.start.character, starts[rng.start.line + 1]
-            )
-            end_off = min(starts[rng.end.line] + rng.end.character, starts[rng.end.line + 1])
-            end_off = max(end_off, start_off)
-        self._source = source[:start_off] + text + source[end_off:]
-        if len(lines) and rng.start.line < len(lines):
-            self._patch(lines, starts, rng.start.line, rng.end.line, end_off - start_off, text)
-        if self._index_for is not self._source:
+            first, last = rng.start.line, rng.end.line
+            start_off = min(starts[first] + rng.start.character, starts[first + 1])
+            end_off = max(start_off, min(starts[last] + rng.end.character, starts[last + 1]))
+        self._replace(source, starts, start_off, end_off, change.text)
+
+    def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        # A full-sync client sends the whole text after every edit: find what changed and
+        # patch the index for that, instead of splitting the whole new text again.
+        if self._index_for is None or self._source is None:
+            super()._apply_full_change(change)
+            return
+        source, starts = self._index()
+        start_off, end_off, text = minimal_replacement(source, change.text)
+        self._replace(source, starts, start_off, end_off, text, whole=change.text)
+
+    def _replace(
+        self,
+        source: str,
+        starts: list[int],
+        start_off: int,
+        end_off: int,
+        text: str,
+        whole: str | None = None,
+    ) -> None:
+        """``source[start_off:end_off] = text``; re-split only the lines it touches."""
+        new_source = whole if whole is not None else source[:start_off] + text + source[end_off:]
+        self._source = new_source
+        count = len(starts) - 1
+        if count:
+            first = bisect.bisect_right(starts, start_off) - 1
+            last = min(bisect.bisect_right(starts, end_off) - 1, count - 1)
+            first = min(first, count - 1)
+            self._patch(_Lines(source, starts), starts, first, last, end_off - start_off, text)
+        if self._index_for is not new_source:
             self._index_for = None  # rebuilt on the next use
 
     def _patch(
