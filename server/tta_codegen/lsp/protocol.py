@@ -134,7 +134,7 @@ class TrackingProtocol(LanguageServerProtocol):
                 code,
                 f"Invalid params for {method}: {_why(exc)}",
                 _valid_id(data),
-                answer="id" in data,
+                answer="id" in data and not is_response,  # never answer a response
             ) from exc
 
     def handle_message(self, message: Any) -> None:
