@@ -184,7 +184,7 @@ def _body_of(stub: Stub, code: str) -> str:
         # method, and of what surrounds it only the imports.
         nested = [n for n in _functions(tree) if n.name == stub.name and n not in defs]
         if nested:
-            imports = [n for n in top if isinstance(n, ast.Import | ast.ImportFrom)]
+            imports: list[ast.stmt] = [n for n in top if isinstance(n, ast.Import | ast.ImportFrom)]
             parts = [_segment(code, imports)] if imports else []
             parts.append(textwrap.dedent(_segment(code, _without_docstring(nested[0].body))))
             return "\n".join(p for p in parts if p.strip())

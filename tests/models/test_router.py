@@ -261,13 +261,14 @@ async def test_failed_half_open_probe_reopens(fake: FakeProvider) -> None:
         },
     )
     router = make_router(cfg, breakers=board)
+    key = router.health_key(router.model("a"))  # type: ignore[arg-type]
     await collect(router)
     await collect(router)
-    assert board.state("a", cfg.routing.breaker) == "open"
+    assert board.state(key, cfg.routing.breaker) == "open"
     now[0] += 11
     await collect(router)  # the probe fails
-    assert board.state("a", cfg.routing.breaker) == "open"
-    assert board.seconds_until_retry("a") == pytest.approx(10)
+    assert board.state(key, cfg.routing.breaker) == "open"
+    assert board.seconds_until_retry(key) == pytest.approx(10)
     assert sum(1 for r in fake.requests if r.body["model"] == "a") == 3
 
 

@@ -10,4 +10,4 @@ __all__ = ["app", "load_subcommands", "main"]
 
 
 def main() -> None:
-    app()
+    app(prog_name="tta-codegen")  # also under python -m: messages name the command

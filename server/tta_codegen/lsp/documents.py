@@ -8,6 +8,7 @@ observe each content change at the moment it is applied, and hand it to the regi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -44,6 +45,11 @@ class DocumentTracker:
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[ChangeListener]] = {}
+        self._edit_locks: dict[str, asyncio.Lock] = {}
+
+    def edit_lock(self, uri: str) -> asyncio.Lock:
+        """The lock a server edit to ``uri`` holds from sending it to seeing its echo."""
+        return self._edit_locks.setdefault(unquote(uri), asyncio.Lock())
 
     def add(self, uri: str, listener: ChangeListener) -> None:
         self._listeners.setdefault(unquote(uri), []).append(listener)
@@ -55,6 +61,9 @@ class DocumentTracker:
             items.remove(listener)
             if not items:
                 del self._listeners[key]
+                lock = self._edit_locks.get(key)
+                if lock is not None and not lock.locked():
+                    del self._edit_locks[key]
 
     def listeners(self, uri: str) -> list[ChangeListener]:
         return list(self._listeners.get(unquote(uri), ()))

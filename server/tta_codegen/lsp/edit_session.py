@@ -279,61 +279,71 @@ class StreamingEditSession:
         user typed lands where the text now is.
         """
         for _ in range(_MAX_TRIES):
-            if self._doc_closed:
-                raise EditSessionError("the document was closed while code was being generated")
-            doc = self.document()
-            source = doc.source
-            start, end = self._target(anchor, span)
-            start = max(0, min(start, len(source)))
-            end = max(start, min(end, len(source)))
-            delta = len(text) - (end - start)
-            if anchor == "region":
-                after = (start, start + len(text) if cursor_at_end else start, start + len(text))
-            else:
-                after = (self.start, start + len(text) + skip, self.end + delta)
-            version = doc.version
-            pending = _Pending(
-                start, end, text, source[:start] + text + source[end:], asyncio.Event(), after
-            )
-            self._pending = pending
-            self._changed.clear()
-            edit = types.TextEdit(
-                range=types.Range(position_at(doc, start), position_at(doc, end)),
-                new_text=text,
-            )
-            self._last_send = time.perf_counter()
-            self.edits_sent += 1
-            self.bytes_sent += len(text.encode("utf-8"))
-            try:
-                result = await self.ls.workspace_apply_edit_async(
-                    types.ApplyWorkspaceEditParams(
-                        edit=self._workspace_edit(edit, version), label="tta-codegen"
-                    )
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the client answered with an error
-                raise EditSessionError(f"the editor refused the edit: {exc}") from exc
-            if not result.applied and not pending.confirmed.is_set():
-                # Usually a stale version (the user typed). Wait for the didChange that
-                # brings our copy up to date, then try again against the new text.
-                await self._wait(self._changed, 0.5)
-                self._pending = None
-                continue
-            if await self._wait_for_echo(pending, version):
+            # One edit in flight per document, across generations: each is computed against
+            # the text the previous one left, so concurrent generations queue instead of
+            # invalidating each other's versions until their retries run out.
+            async with self.tracker.edit_lock(self.uri):
                 if self._doc_closed:
                     raise EditSessionError("the document was closed while code was being generated")
+                doc = self.document()
+                source = doc.source
+                start, end = self._target(anchor, span)
+                start = max(0, min(start, len(source)))
+                end = max(start, min(end, len(source)))
+                delta = len(text) - (end - start)
+                if anchor == "region":
+                    after = (
+                        start,
+                        start + len(text) if cursor_at_end else start,
+                        start + len(text),
+                    )
+                else:
+                    after = (self.start, start + len(text) + skip, self.end + delta)
+                version = doc.version
+                pending = _Pending(
+                    start, end, text, source[:start] + text + source[end:], asyncio.Event(), after
+                )
+                self._pending = pending
+                self._changed.clear()
+                edit = types.TextEdit(
+                    range=types.Range(position_at(doc, start), position_at(doc, end)),
+                    new_text=text,
+                )
+                self._last_send = time.perf_counter()
+                self.edits_sent += 1
+                self.bytes_sent += len(text.encode("utf-8"))
+                try:
+                    result = await self.ls.workspace_apply_edit_async(
+                        types.ApplyWorkspaceEditParams(
+                            edit=self._workspace_edit(edit, version), label="tta-codegen"
+                        )
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the client answered with an error
+                    raise EditSessionError(f"the editor refused the edit: {exc}") from exc
+                if not result.applied and not pending.confirmed.is_set():
+                    # Usually a stale version (the user typed). Wait for the didChange that
+                    # brings our copy up to date, then try again against the new text.
+                    await self._wait(self._changed, 0.5)
+                    self._pending = None
+                    continue
+                if await self._wait_for_echo(pending, version):
+                    if self._doc_closed:
+                        raise EditSessionError(
+                            "the document was closed while code was being generated"
+                        )
+                    self._pending = None
+                    return
+                # No echo: the client dropped it (stale version) or never syncs. Try again if the
+                # document moved; otherwise the client is not telling us about its text.
                 self._pending = None
-                return
-            # No echo: the client dropped it (stale version) or never syncs. Try again if the
-            # document moved; otherwise the client is not telling us about its text.
-            self._pending = None
-            if doc.version != version or self.document().source != source:
-                continue
-            raise EditSessionError(
-                "the editor did not confirm the edit (no didChange arrived); is the document "
-                "open and synchronised?"
-            )
+                if doc.version != version or self.document().source != source:
+                    continue
+                raise EditSessionError(
+                    "the editor did not confirm the edit (no didChange arrived); is the document "
+                    "open and synchronised?"
+                )
         raise EditSessionError("the editor kept rejecting edits (the document changed too fast)")
 
     # -- rewriting a selection ----------------------------------------------------------

@@ -13,13 +13,13 @@ from pygls.workspace.position_codec import ServerTextPosition
 
 def position_at(doc: TextDocument, offset: int) -> types.Position:
     lines = doc.lines
-    remaining = max(0, offset)
-    for i, line in enumerate(lines):
-        if remaining < len(line):
-            return doc.position_codec.position_to_client_units(
-                lines, ServerTextPosition(i, remaining)
-            )
-        remaining -= len(line)
+    offset = max(0, offset)
+    if offset < len(doc.source):
+        # A lookup in an IndexedTextDocument (lsp/textindex.py), not a walk over every line.
+        at = doc.server_position_at_offset(offset)
+        return doc.position_codec.position_to_client_units(
+            lines, ServerTextPosition(at.line, at.character)
+        )
     if lines and not lines[-1].endswith(("\n", "\r")):
         last = len(lines) - 1
         return types.Position(line=last, character=doc.position_codec.client_num_units(lines[last]))

@@ -31,6 +31,7 @@ from pygls.protocol.language_server import lsp_method
 
 from tta_codegen.lsp.cancel import current_command
 from tta_codegen.lsp.documents import DocumentTracker
+from tta_codegen.lsp.textindex import IndexedWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class TrackingProtocol(LanguageServerProtocol):
                 code,
                 f"Invalid params for {method}: {_why(exc)}",
                 _valid_id(data),
-                answer="id" in data,
+                answer="id" in data and not is_response,  # never answer a response
             ) from exc
 
     def handle_message(self, message: Any) -> None:
@@ -187,6 +188,14 @@ class TrackingProtocol(LanguageServerProtocol):
             self.tracker.apply(doc, params.text_document, change, ws.update_text_document)
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, Any]:
+        result = yield from super().lsp_initialize(params)
+        # pygls builds a plain Workspace in there; ours differs only in the documents it
+        # makes (kept line index, lsp/textindex.py), and no document exists before now.
+        self._workspace.__class__ = IndexedWorkspace
+        return result
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(

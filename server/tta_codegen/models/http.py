@@ -174,5 +174,6 @@ def read_api_key(provider: str, config: ProviderConfig, *, required: bool = True
             f"(set it to your API key, or remove api_key_env for a local server)",
             kind="auth",
             retryable=False,
+            sent=False,
         )
     return key or None

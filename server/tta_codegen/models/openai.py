@@ -46,6 +46,7 @@ class OpenAIProvider:
                 f"(set it to your API key, or remove api_key_env for a local server)",
                 kind="auth",
                 retryable=False,
+                sent=False,
             )
         return key
 

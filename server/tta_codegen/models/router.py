@@ -169,11 +169,26 @@ class ModelRouter:
             except (sqlite3.Error, OSError) as exc:
                 log.warning("cannot read the cost ledger %s: %s", self.ledger.path, exc)
                 rows = []
-            self._observed = observed_from_rows(rows)
+            # History is the ledger's (machine-wide, by model id): only rows from the provider
+            # this config names for the model speak for it.
+            provider_of = {m.id: m.provider for m in self._models}
+            self._observed = observed_from_rows(
+                r for r in rows if provider_of.get(r.model) == r.provider
+            )
 
     @property
     def observed(self) -> dict[str, Observed]:
         return self._observed
+
+    def health_key(self, model: ModelConfig) -> str:
+        """The breaker's key: provider endpoint and model id.
+
+        The board is process-wide, and the same id on another provider (another workspace's
+        ``fast``) is another model: it must not inherit this one's failures.
+        """
+        provider = self.config.providers.get(model.provider)
+        where = (provider.base_url or provider.model_path or "") if provider else ""
+        return f"{model.provider} {where} {model.id}"
 
     # -- planning ----------------------------------------------------------------------
 
@@ -199,7 +214,9 @@ class ModelRouter:
         fallbacks = task.fallbacks if task is not None and task.fallbacks is not None else None
         fallback_ids: list[str] = fallbacks if fallbacks is not None else cfg.routing.fallbacks
         unavailable = frozenset(
-            m.id for m in models if self.breakers.state(m.id, cfg.routing.breaker) == "open"
+            m.id
+            for m in models
+            if self.breakers.state(self.health_key(m), cfg.routing.breaker) == "open"
         )
         ids: list[str] = []
         if model_id:
@@ -277,9 +294,10 @@ class ModelRouter:
         bcfg = self.config.routing.breaker
         for model in plan:
             yield AttemptStarted(model.id)
-            if not self.breakers.allow(model.id, bcfg):
-                last = self.breakers.get(model.id).last_error or "repeated failures"
-                wait = self.breakers.seconds_until_retry(model.id)
+            key = self.health_key(model)
+            if not self.breakers.allow(key, bcfg):
+                last = self.breakers.get(key).last_error or "repeated failures"
+                wait = self.breakers.seconds_until_retry(key)
                 failure = AttemptFailed(
                     model.id,
                     f"skipped: circuit open after repeated failures (last: {last}); "
@@ -298,14 +316,14 @@ class ModelRouter:
                 estimate = estimate_cost(model, prompt_tokens, req.max_tokens)
                 await check_budget(self.config.budget, self.ledger, model, estimate)
             except BudgetExceeded as exc:
-                self.breakers.release(model.id)
+                self.breakers.release(key)
                 refusals.append(exc)
                 failure = AttemptFailed(model.id, str(exc), False, "budget")
                 failures.append(failure)
                 yield failure
                 continue
             except ModelError as exc:
-                self.breakers.release(model.id)
+                self.breakers.release(key)
                 failure = AttemptFailed(model.id, str(exc), False, "config")
                 failures.append(failure)
                 yield failure
@@ -344,6 +362,7 @@ class ModelRouter:
         # The embedded model sends no usage chunk to wait for, and would only go on
         # generating (on this machine's CPU) during a grace period.
         grace_s = 0.0 if provider.config.kind == "llamacpp" else USAGE_GRACE_S
+        key = self.health_key(model)
         tries = 0
         while True:
             tries += 1
@@ -395,22 +414,32 @@ class ModelRouter:
                     and exc.retry_after > self.retry.config.max_retry_after_s
                 ):
                     cooldown = exc.retry_after
-                self.breakers.failure(model.id, bcfg, str(exc), cooldown)
+                if not exc.sent:
+                    # Nothing went out (no key): configuration, not a request the model failed.
+                    self.breakers.release(key)
+                    yield AttemptFailed(model.id, str(exc), False, exc.kind)
+                    return
                 spent = usage or Usage(prompt_tokens if streamed else 0, deltas, estimated=streamed)
                 spent_usd = await self._record(
                     model, original, spent, latency, ttft, "error", exc.kind, billed=streamed
                 )
                 delay = None if streamed else self.retry.delay(tries, exc)
-                if delay is not None and self.breakers.allow(model.id, bcfg):
+                if delay is not None:
                     yield Retrying(model.id, str(exc), delay, tries)
                     await self._sleep(delay)
                     continue
+                # The breaker counts failed requests, not tries: one failure once the retries
+                # are spent, and none for an input the model's window cannot take.
+                if exc.counts_against_model or cooldown:
+                    self.breakers.failure(key, bcfg, str(exc), cooldown)
+                else:
+                    self.breakers.release(key)
                 message = str(exc) if tries == 1 else f"{exc} (after {tries} tries)"
                 yield AttemptFailed(model.id, message, streamed, exc.kind, spent, spent_usd)
                 return
             except (GeneratorExit, asyncio.CancelledError):
                 # The caller went away (cancel): note it without awaiting in a dying task.
-                self.breakers.release(model.id)
+                self.breakers.release(key)
                 spent = usage or Usage(prompt_tokens, deltas, estimated=True)
                 self._spawn(
                     self._record(
@@ -428,7 +457,7 @@ class ModelRouter:
             latency = time.perf_counter() - started
             if usage is None:
                 usage = Usage(prompt_tokens, deltas, estimated=True)
-            self.breakers.success(model.id)
+            self.breakers.success(key)
             verdict = accept(stop_reason) if accept is not None else None
             if verdict:
                 cost = await self._record(
@@ -489,8 +518,10 @@ class ModelRouter:
     def health(self, model_id: str) -> dict[str, Any]:
         """What ``tta.listModels`` shows: the breaker's state plus recent history."""
         bcfg = self.config.routing.breaker
-        state = self.breakers.state(model_id, bcfg)
-        b = self.breakers.get(model_id)
+        model = self.model(model_id)
+        key = self.health_key(model) if model is not None else model_id
+        state = self.breakers.state(key, bcfg)
+        b = self.breakers.get(key)
         obs = self._observed.get(model_id)
         if state == "open":
             health = "down"
@@ -512,7 +543,7 @@ class ModelRouter:
         if b.last_error and state != "closed":
             out["last_error"] = b.last_error
         if state == "open":
-            out["retry_in_s"] = round(self.breakers.seconds_until_retry(model_id), 1)
+            out["retry_in_s"] = round(self.breakers.seconds_until_retry(key), 1)
         return out
 
     def check_output(self, code: str) -> list[Finding]:

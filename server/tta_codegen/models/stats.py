@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tta_codegen.models.errors import INPUT_KINDS
 from tta_codegen.models.ledger import LedgerRow, start_of_day, start_of_month
 from tta_codegen.models.selection import Observed
 from tta_codegen.models.settings import BudgetConfig
@@ -139,7 +140,10 @@ def observed(rows: Iterable[LedgerRow]) -> dict[str, Observed]:
         p50, p95 = percentile(totals, 50), percentile(totals, 95)
         out[model] = Observed(
             requests=len(items),
-            failures=sum(1 for r in items if r.outcome == "error"),
+            # An input too long for the window is the request's failure, not the model's.
+            failures=sum(
+                1 for r in items if r.outcome == "error" and r.error_kind not in INPUT_KINDS
+            ),
             latency_p50_ms=None if p50 is None else p50 * 1000,
             latency_p95_ms=None if p95 is None else p95 * 1000,
         )
