@@ -4,10 +4,14 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, e2e, context, quality)
+    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality)
+    TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
+                                            # also run tabby-agent side by side (tabby section)
 
 Sections: ``lsp`` (server overhead, edit traffic, cancel, responsiveness, startup/RSS;
-benchmarks/lsp_bench.py), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
+benchmarks/lsp_bench.py), ``tabby`` (our ``tta.generate`` against tabby-agent's chat edit,
+interleaved in one run; benchmarks/tabby_bench.py; skipped, with a line saying so, unless
+``TTA_BENCH_TABBY_AGENT`` names a tabby-agent build), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
 ``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py).
 
@@ -27,12 +31,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "e2e", "context", "quality")
+SECTIONS = ("lsp", "tabby", "e2e", "context", "quality")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -43,7 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--problems", type=int, help="number of HumanEval problems (default 40)")
     ap.add_argument("--with-aider", action="store_true", help="install and time Aider too")
     ap.add_argument("--no-remote", action="store_true", help="HumanEval: embedded model only")
-    ap.add_argument("--runs", type=int, help="overhead samples per line (default 50)")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        help="samples per figure (default: lsp 50 per line, tabby 30 per client)",
+    )
     ap.add_argument("--no-stdlib", action="store_true", help="skip the stdlib-indexing RSS figure")
     ap.add_argument(
         "--skip", action="append", choices=SECTIONS, default=[], help="leave out a section"
@@ -71,6 +80,22 @@ def run_lsp(args: argparse.Namespace) -> dict[str, Any]:
         cfg.runs = args.runs
     if args.no_stdlib:
         cfg.stdlib = False
+    return asyncio.run(run(cfg, _log))
+
+
+def run_tabby(args: argparse.Namespace) -> dict[str, Any] | str:
+    from benchmarks.tabby_bench import ENV_VAR, TabbyBenchConfig, agent_from_env, run
+
+    agent = agent_from_env()
+    if agent is None:
+        line = f"skipped: set {ENV_VAR} to a tabby-agent build (docs/performance.md)"
+        _log(f"tabby-agent side by side {line}")
+        return line
+    cfg = TabbyBenchConfig(agent=agent)
+    if args.quick:
+        cfg = TabbyBenchConfig(agent=agent, runs=3, warmup=1)
+    if args.runs:
+        cfg.runs = args.runs
     return asyncio.run(run(cfg, _log))
 
 
@@ -117,11 +142,48 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run(cfg, _log))
 
 
-RUNNERS = {"lsp": run_lsp, "e2e": run_e2e, "context": run_context, "quality": run_quality}
+RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
+    "lsp": run_lsp,
+    "tabby": run_tabby,
+    "e2e": run_e2e,
+    "context": run_context,
+    "quality": run_quality,
+}
 
 
 def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def _tabby_rows(section: Any) -> list[tuple[str, str, str]]:
+    """Side by side: each client's p50 / p90, and ours against tabby-agent's in the target column."""
+    if not isinstance(section, dict):
+        return []
+    clients = section["clients"]
+    peer = clients.get("tabby-agent")
+    rows: list[tuple[str, str, str]] = []
+    for key, label in (
+        ("first_line_after_model", "first code line in the document - model wrote it"),
+        ("first_line_added", "first code line, added to the model's time"),
+        ("last_token_to_answer", "final answer - model's last token ([DONE])"),
+        ("answer_added", "request -> final answer, added to the model's time"),
+    ):
+        for name, c in clients.items():
+            s = c[key]
+            vs = ""
+            if peer is not None and c is not peer:
+                vs = f"tabby-agent {peer[key]['p50_ms']} ms"
+            rows.append((f"{label}: {name}, p50 / p90", f"{s['p50_ms']} / {s['p90_ms']} ms", vs))
+    for name, c in clients.items():
+        rows.append(
+            (
+                f"applyEdits per generation: {name}",
+                f"{c['apply_edits_per_run']} edits, {c['edit_bytes_per_run']} B "
+                f"({c['bytes_ratio_to_code']}x the {c['code_bytes']} B of code)",
+                "",
+            )
+        )
+    return rows
 
 
 def table(report: dict[str, Any]) -> str:
@@ -203,6 +265,7 @@ def table(report: dict[str, Any]) -> str:
                     "",
                 )
             )
+    rows += _tabby_rows(report.get("tabby"))
     e2e = report.get("e2e")
     if isinstance(e2e, dict):
         rows.append(

@@ -165,7 +165,7 @@ async def bench_cli(fake: FakeProvider, home: Path, cfg: E2EConfig) -> dict[str,
             f'[providers.fake]\nkind = "openai"\nbase_url = "{fake.base_url}"\n\n'
             '[[models]]\nid = "fake-a"\nprovider = "fake"\n\n[routing]\ndefault = "fake-a"\n'
         )
-        argv = [*_cli_command(), "generate", DESCRIPTION, "--file", "m.py"]
+        argv = [*_cli_command(), "generate", DESCRIPTION, "--file", "m.py", "--trust-workspace"]
         took, _ = await _run(argv, ws, server_env(home=ws))
         _check_edited(ws / "m.py", "tta-codegen generate")
         times.append(took)

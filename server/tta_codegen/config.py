@@ -4,11 +4,15 @@ Layers are read in the contract's order (later wins): built-in defaults, the use
 the workspace file (``tta-codegen.toml`` or ``[tool.tta-codegen]`` in ``pyproject.toml``),
 the editor's settings (``initializationOptions`` / ``workspace/configuration``) and the
 environment. Each layer is validated on its own first so that an error names the file
-and the key that caused it; the bad key is dropped and the rest still applies, so one
-typo never takes the whole server down.
+and the key that caused it; the bad key is dropped and the rest still applies (an unknown
+key inside a ``[[models]]`` entry drops that key, not the entry), so one typo never takes
+the whole server down. Cross-key problems (``routing.default`` naming no model) name the
+file or environment variable that set the key.
 
 This module never reads API keys: a provider names the env var and reads it when it
-sends a request.
+sends a request. Workspace files are filtered by workspace trust (:mod:`tta_codegen.trust`)
+before they are validated: in an untrusted folder the keys that could send a key
+somewhere or run a program are dropped, and :attr:`LoadedConfig.ignored` says which.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tta_codegen import trust
 from tta_codegen.agents.settings import OpenHandsSettings
 from tta_codegen.context.settings import ContextConfig
 from tta_codegen.gates.settings import GatesConfig, RefineConfig
@@ -76,13 +81,19 @@ class GenerationConfig(_Strict):
     temperature: float = Field(default=0.2, ge=0, le=2)
     # Cap on the code a single reply may write, so a runaway model cannot flood a document.
     max_output_chars: int = Field(default=200_000, gt=0)
+    # How many times a reply cut off by the token limit (or an unclosed fence) is continued
+    # before the answer says "truncated".
+    max_continuations: int = Field(default=2, ge=0, le=10)
     # Where tta.generateTests writes: <tests_dir>/test_<module>.py under the workspace root.
     tests_dir: str = "tests"
 
 
 class StreamingConfig(_Strict):
-    # Minimum gap between two applyEdits of one generation; text arriving meanwhile is batched.
-    flush_interval_ms: int = Field(default=30, ge=0, le=5000)
+    # Optional floor between two applyEdits of one generation. 0 (the default) is
+    # latency-first: text is sent the moment no edit is in flight, and whatever arrives
+    # while one is in flight goes out, batched, in the next — so the bytes sent stay the
+    # reply's own size while no completed line waits on a timer.
+    flush_interval_ms: int = Field(default=0, ge=0, le=5000)
     # How long to wait for the client's didChange that confirms an edit before resending.
     confirm_timeout_ms: int = Field(default=3000, ge=50, le=60_000)
 
@@ -122,6 +133,7 @@ class ConfigIssue:
 class ConfigLayer:
     source: str  # a file path or "initializationOptions", "env", ...
     data: dict[str, Any]
+    workspace: bool = False  # a file of the workspace: subject to workspace trust
 
 
 @dataclass
@@ -129,10 +141,16 @@ class LoadedConfig:
     config: Config
     issues: list[ConfigIssue] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Keys of workspace files left out because the workspace is not trusted.
+    ignored: list[trust.Ignored] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    def trust_message(self) -> str | None:
+        """One line naming the keys ignored for lack of trust, and how to trust; None if none."""
+        return trust.message(self.ignored) if self.ignored else None
 
     def error_message(self) -> str:
         lines = [str(i) for i in self.issues]
@@ -163,11 +181,12 @@ def file_layers(workspace_root: Path | None) -> tuple[list[ConfigLayer], list[Co
     """The user file and the workspace file(s), in precedence order."""
     layers: list[ConfigLayer] = []
     issues: list[ConfigIssue] = []
-    candidates: list[tuple[Path, str | None]] = [(user_config_path(), None)]
+    # (file, table inside it, whether it belongs to the workspace)
+    candidates: list[tuple[Path, str | None, bool]] = [(user_config_path(), None, False)]
     if workspace_root is not None:
-        candidates.append((workspace_root / "pyproject.toml", "tool.tta-codegen"))
-        candidates.append((workspace_root / "tta-codegen.toml", None))
-    for path, table in candidates:
+        candidates.append((workspace_root / "pyproject.toml", "tool.tta-codegen", True))
+        candidates.append((workspace_root / "tta-codegen.toml", None, True))
+    for path, table, own in candidates:
         data, issue = _read_toml(path)
         if issue:
             issues.append(issue)
@@ -183,8 +202,33 @@ def file_layers(workspace_root: Path | None) -> tuple[list[ConfigLayer], list[Co
                 issues.append(ConfigIssue(str(path), table, "must be a table"))
                 continue
             data = section
-        layers.append(ConfigLayer(str(path), data))
+        layers.append(ConfigLayer(str(path), data, workspace=own))
     return layers, issues
+
+
+def workspace_fingerprint(workspace_root: Path) -> str | None:
+    """The hash ``tta-codegen trust`` records for this folder; None when it has no config."""
+    layers, _ = file_layers(workspace_root)
+    own = [(layer.source, layer.data) for layer in layers if layer.workspace]
+    return trust.fingerprint(own) if own else None
+
+
+def _apply_trust(
+    layers: list[ConfigLayer], workspace_root: Path | None, trusted: bool
+) -> list[trust.Ignored]:
+    """Drop the keys that need trust from the workspace's files unless it is trusted."""
+    own = [(layer.source, layer.data) for layer in layers if layer.workspace]
+    if not own or workspace_root is None or trusted:
+        return []
+    if trust.is_trusted(workspace_root, trust.fingerprint(own)):
+        return []
+    ignored: list[trust.Ignored] = []
+    for layer in layers:
+        if layer.workspace:
+            layer.data, keys = trust.filter_layer(layer.data)
+            if keys:
+                ignored.append(trust.Ignored(layer.source, tuple(keys)))
+    return ignored
 
 
 def env_layer(environ: Mapping[str, str]) -> ConfigLayer | None:
@@ -230,30 +274,42 @@ def _loc_str(loc: Sequence[int | str]) -> str:
     return "".join(parts) or "(root)"
 
 
-def _drop(data: Any, loc: Sequence[int | str]) -> None:
-    """Remove the value at ``loc`` (or its nearest removable parent)."""
+def _drop(data: Any, loc: Sequence[int | str]) -> bool:
+    """Remove the bad value at ``loc``, and only it: the rest of its table or entry stays.
+
+    When there is nothing at ``loc`` to remove (a required key is missing), the nearest
+    list entry holding it goes instead: a ``[[models]]`` entry without an ``id`` is
+    unusable. Returns True when a list entry was removed (the indexes after it moved).
+    """
     node = data
+    entry: tuple[list[Any], int] | None = None
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
         if isinstance(node, dict) and part in node:
-            if last:
+            if last or not isinstance(node[part], dict | list):
                 del node[part]
-                return
-            child = node[part]
-            if not isinstance(child, dict | list):
-                del node[part]
-                return
-            node = child
+                return False
+            node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             if last or not isinstance(node[part], dict | list):
                 node.pop(part)
-                return
-            # Dropping a whole list entry keeps the indexes of the other errors honest
-            # only if we stop here; a partly broken model entry is dropped as a whole.
-            node.pop(part)
-            return
+                return True
+            entry = (node, part)
+            node = node[part]
         else:
-            return
+            break
+    if entry is not None:
+        entry[0].pop(entry[1])
+        return True
+    return False
+
+
+def layer_source(layer: ConfigLayer, path: Sequence[int | str]) -> str:
+    """Where a key was set, as the user can find it: the file, or the environment variable."""
+    if layer.source != "environment":
+        return layer.source
+    names = [str(p) for p in path if isinstance(p, str)]
+    return "environment variable " + ENV_PREFIX + "__".join(names).upper()
 
 
 def _validate_layer(layer: ConfigLayer) -> tuple[dict[str, Any], list[ConfigIssue]]:
@@ -270,43 +326,71 @@ def _validate_layer(layer: ConfigLayer) -> tuple[dict[str, Any], list[ConfigIssu
                 reason = err["msg"]
                 if err["type"] == "extra_forbidden":
                     reason = "unknown key"
-                issues.append(ConfigIssue(layer.source, _loc_str(loc), reason))
-            # Remove from the deepest/last location first so list indexes stay valid.
+                issue = ConfigIssue(layer_source(layer, loc), _loc_str(loc), reason)
+                if issue not in issues:  # a later pass may meet the same problem again
+                    issues.append(issue)
+            # Remove from the deepest/last location first so list indexes stay valid; once
+            # a whole list entry went, the rest are re-found by the next pass.
             for err in sorted(errors, key=lambda e: [str(p) for p in e["loc"]], reverse=True):
-                _drop(data, list(err["loc"]))
+                if _drop(data, list(err["loc"])):
+                    break
     return {}, issues
 
 
-def _check_references(config: Config) -> list[ConfigIssue]:
+def _origin(layers: Sequence[tuple[ConfigLayer, dict[str, Any]]], path: Sequence[str]) -> str:
+    """The source of the last layer that set ``path`` (later layers win, lists replace)."""
+    for layer, data in reversed(layers):
+        node: Any = data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return layer_source(layer, path)
+    return "configuration"
+
+
+def _check_references(
+    config: Config, layers: Sequence[tuple[ConfigLayer, dict[str, Any]]] = ()
+) -> list[ConfigIssue]:
+    """Cross-key checks on the merged config, each issue named by the layer that set it."""
     issues: list[ConfigIssue] = []
     ids = {m.id for m in config.models}
     seen: set[str] = set()
+    models_from = _origin(layers, ("models",))
     for i, m in enumerate(config.models):
         if m.id in seen:
-            issues.append(ConfigIssue("configuration", f"models[{i}].id", f"duplicate id {m.id!r}"))
+            issues.append(ConfigIssue(models_from, f"models[{i}].id", f"duplicate id {m.id!r}"))
         seen.add(m.id)
         if m.provider not in config.providers:
             known = ", ".join(sorted(config.providers)) or "none configured"
             issues.append(
                 ConfigIssue(
-                    "configuration",
+                    models_from,
                     f"models[{i}].provider",
                     f"unknown provider {m.provider!r} (known: {known})",
                 )
             )
-    refs: list[tuple[str, str | None]] = [("routing.default", config.routing.default)]
-    refs += [(f"routing.fallbacks[{i}]", f) for i, f in enumerate(config.routing.fallbacks)]
+    refs: list[tuple[tuple[str, ...], str, str | None]] = [
+        (("routing", "default"), "routing.default", config.routing.default)
+    ]
+    refs += [
+        (("routing", "fallbacks"), f"routing.fallbacks[{i}]", f)
+        for i, f in enumerate(config.routing.fallbacks)
+    ]
     for task, tr in config.routing.tasks.items():
-        refs.append((f"routing.tasks.{task}.model", tr.model))
+        refs.append((("routing", "tasks", task, "model"), f"routing.tasks.{task}.model", tr.model))
         refs += [
-            (f"routing.tasks.{task}.fallbacks[{i}]", f) for i, f in enumerate(tr.fallbacks or [])
+            (("routing", "tasks", task, "fallbacks"), f"routing.tasks.{task}.fallbacks[{i}]", f)
+            for i, f in enumerate(tr.fallbacks or [])
         ]
-    for key, ref in refs:
+    for path, key, ref in refs:
         if ref is not None and ref not in ids:
-            issues.append(ConfigIssue("configuration", key, f"no model with id {ref!r}"))
+            issues.append(ConfigIssue(_origin(layers, path), key, f"no model with id {ref!r}"))
     for name, p in config.providers.items():
         if p.kind in ("openai", "anthropic", "ollama") and not p.base_url:
-            issues.append(ConfigIssue("configuration", f"providers.{name}.base_url", "is required"))
+            source = _origin(layers, ("providers", name))
+            issues.append(ConfigIssue(source, f"providers.{name}.base_url", "is required"))
     return issues
 
 
@@ -316,9 +400,15 @@ def load_config(
     editor_settings: Sequence[tuple[str, Mapping[str, Any] | None]] = (),
     environ: Mapping[str, str] | None = None,
     extra_layers: Sequence[ConfigLayer] = (),
+    trusted: bool = False,
 ) -> LoadedConfig:
-    """Read every layer, validate, merge. Never raises for bad user input."""
+    """Read every layer, validate, merge. Never raises for bad user input.
+
+    ``trusted``: the client vouches for the workspace for this run (``--trust-workspace``,
+    the editor's trust flag); otherwise ``tta-codegen trust`` must have recorded it.
+    """
     layers, issues = file_layers(workspace_root)
+    ignored = _apply_trust(layers, workspace_root, trusted)
     layers.extend(extra_layers)
     for source, data in editor_settings:
         if data is None:
@@ -332,9 +422,11 @@ def load_config(
         layers.append(env)
 
     merged: dict[str, Any] = {}
+    cleaned: list[tuple[ConfigLayer, dict[str, Any]]] = []
     for layer in layers:
         clean, layer_issues = _validate_layer(layer)
         issues.extend(layer_issues)
+        cleaned.append((layer, clean))
         merged = _merge(merged, clean)
     try:
         config = Config.model_validate(merged)
@@ -350,5 +442,12 @@ def load_config(
         if embedded_available():
             config = Config.model_validate(_merge(embedded_default_layer(), merged))
             sources.insert(0, "embedded default")
-    issues.extend(_check_references(config))
-    return LoadedConfig(config, issues, sources)
+    dropped = {key for i in ignored for key in i.keys}
+    for issue in _check_references(config, cleaned):
+        if issue.key in dropped:
+            # Say why a required key is missing: the workspace's value needs trust.
+            issue = ConfigIssue(
+                issue.source, issue.key, f"{issue.reason}; {trust.message(ignored)}"
+            )
+        issues.append(issue)
+    return LoadedConfig(config, issues, sources, ignored)

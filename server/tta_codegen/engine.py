@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from tta_codegen.candidates import Budget, Candidate, best, temperature_schedule, why_next
 from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor
+from tta_codegen.gates.definition import required_definitions
 from tta_codegen.gates.runner import run_gates
 from tta_codegen.gates.types import GateInput, GateResult, failure_summary
+from tta_codegen.layout import lead as layout_lead
+from tta_codegen.layout import starts_top_level_def
+from tta_codegen.layout import trail as layout_trail
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
 from tta_codegen.models.errors import ModelError
 from tta_codegen.models.router import (
@@ -29,15 +37,20 @@ from tta_codegen.models.router import (
     AttemptStarted,
     Finished,
     ModelRouter,
+    RouterEvent,
 )
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
 from tta_codegen.reindent import Reindenter, common_indent
 from tta_codegen.request import GenerationRequest, language_for
+from tta_codegen.stubs import ImplementError, implement
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
 
-Status = Literal["completed", "cancelled", "failed"]
+# completed: whole output, every enabled gate passed (or was skipped with its reason).
+# gates_failed: code delivered, but a gate still fails. truncated: the reply was cut off
+# (token limit, unclosed fence) and could not be continued.
+Status = Literal["completed", "gates_failed", "truncated", "cancelled", "failed"]
 
 
 @dataclass
@@ -63,6 +76,8 @@ class GenerationResult:
     # "prompt" when the request itself was bad (template, variables): a usage error.
     error_kind: str | None = None
     total_s: float = 0.0
+    # The delivered reply was cut off (token limit, unclosed fence) and not continued.
+    truncated: bool = False
 
     def to_answer(self) -> dict[str, Any]:
         """The contract's answer object."""
@@ -76,6 +91,7 @@ class GenerationResult:
             "usage": {
                 "prompt_tokens": self.usage.prompt_tokens,
                 "completion_tokens": self.usage.completion_tokens,
+                **({"estimated": True} if self.usage.estimated else {}),
             },
             "cost_usd": round(self.cost_usd, 8),
             "iterations": self.iterations,
@@ -99,6 +115,11 @@ class CodeSink(Protocol):
 
     def progress(self, model: str, tokens: int) -> None: ...
 
+    def note(self, message: str) -> None:
+        """A human progress line about what the engine does next ("round 2/3: ruff F811 on
+        line 7 → new candidate", "continuing a cut-off reply")."""
+        ...
+
 
 class BufferSink:
     """A sink that only collects: for results applied in one edit (or printed) at the end."""
@@ -106,6 +127,7 @@ class BufferSink:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.on_progress: Callable[[str, int], None] | None = None
+        self.notes: list[str] = []
 
     def write(self, text: str) -> None:
         self.parts.append(text)
@@ -116,6 +138,9 @@ class BufferSink:
     def progress(self, model: str, tokens: int) -> None:
         if self.on_progress is not None:
             self.on_progress(model, tokens)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
 
     @property
     def text(self) -> str:
@@ -162,10 +187,12 @@ class Engine:
         return await asyncio.to_thread(render)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:
-        """Generate, check against the gates, and refine until they pass (or the limit).
+        """Draw candidates, judge each with the gates, deliver the first that passes or the best.
 
-        The sink always shows the latest attempt: before a refinement it is reset, and if
-        a refinement fails outright the last good attempt is written back.
+        Up to ``[refine] max_iterations`` candidates (one without the loop), the first at the
+        generation temperature (the single shot), the others along ``[refine] temperatures``;
+        the whole loop is bounded by ``[refine] max_seconds``. The sink shows the candidate
+        being drawn; at the end it holds the delivered one.
         """
         started = time.perf_counter()
         result = GenerationResult(status="failed", iterations=0)
@@ -175,46 +202,104 @@ class Engine:
             except PromptError as exc:
                 result.error, result.error_kind = str(exc), "prompt"
                 return result
-            refine = self.config.refine.enabled if request.refine is None else request.refine
-            limit = self.config.refine.max_iterations if refine else 1
-            conversation = list(messages)
-            best: str | None = None
-            for iteration in range(1, limit + 1):
-                result.iterations = iteration
-                code = await self._stream_once(
-                    request, conversation, task_type, sink, result, started
-                )
-                if code is None:
-                    if best is not None:
-                        # A refinement failed: keep showing the last complete attempt.
-                        await sink.reset()
-                        sink.write(best)
-                        result.status, result.text = "completed", best
-                    return result
-                best = result.text = code
-                result.status, result.error = "completed", None
-                gate_results = await self.check(request, code)
-                result.gate_results = gate_results
-                result.gates = [g.to_answer() for g in gate_results]
-                failed = failure_summary(gate_results)
-                if not failed or iteration == limit:
-                    break
-                conversation = [
-                    *messages,
-                    ChatMessage("assistant", f"```{request.language}\n{code}```"),
-                    ChatMessage("user", refinement_prompt(failed)),
-                ]
-                await sink.reset()
-            result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
+            await self._draw(request, messages, task_type, sink, result, started)
+            if result.status != "failed":
+                result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
             return result
         finally:
             result.total_s = time.perf_counter() - started
+
+    async def _draw(
+        self,
+        request: GenerationRequest,
+        messages: list[ChatMessage],
+        task_type: str,
+        sink: CodeSink,
+        result: GenerationResult,
+        started: float,
+    ) -> None:
+        """The candidate loop; fills ``result`` with the delivered candidate."""
+        settings = self.config.refine
+        refine = settings.enabled if request.refine is None else request.refine
+        count = settings.max_iterations if refine else 1
+        temperatures = temperature_schedule(
+            count, self.config.generation.temperature, settings.temperatures
+        )
+        # Without the loop there is one answer and nothing to bound it against.
+        budget = Budget(count, settings.max_seconds if refine else math.inf, time.monotonic())
+        drawn: list[Candidate] = []
+        conversation = list(messages)
+        shown: int | None = None  # the candidate the sink holds in full
+        while budget.another(drawn, time.monotonic()):
+            index = len(drawn)
+            if index:
+                sink.note(f"round {index + 1}/{count}: {why_next(drawn[-1])} → new candidate")
+                await sink.reset()
+                shown = None
+            began = time.monotonic()
+            code: str | None = None
+            try:
+                async with asyncio.timeout(budget.remaining(began)):
+                    code = await self._stream_once(
+                        request, conversation, task_type, sink, result, started,
+                        temperature=temperatures[index],
+                    )  # fmt: skip
+                    if code is None:
+                        break  # the model failed outright; result.error says why
+                    truncated = result.truncated
+                    gates = await self.check(request, code)
+            except TimeoutError:
+                if code is not None:
+                    # Drawn, but the time was up before the gates finished: not judged.
+                    unjudged = [_unjudged(settings.max_seconds)]
+                    spent = time.monotonic() - began
+                    drawn.append(
+                        Candidate(
+                            index, code, temperatures[index], unjudged, spent, result.truncated
+                        )
+                    )
+                    shown = index
+                sink.note(f"[refine] max_seconds ({settings.max_seconds:g} s) reached")
+                break
+            spent = time.monotonic() - began
+            drawn.append(Candidate(index, code, temperatures[index], gates, spent, truncated))
+            shown = index
+            feedback = settings.feedback == "always" or (
+                settings.feedback == "tests" and request.kind == "tests"
+            )
+            if feedback and not drawn[-1].passed:
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", f"```{request.language}\n{code}```"),
+                    ChatMessage("user", refinement_prompt(failure_summary(gates))),
+                ]
+        await _log_candidates(request, drawn)
+        result.iterations = len(drawn)
+        if not drawn:
+            if result.error is None:
+                result.error = (
+                    f"no answer within [refine] max_seconds ({settings.max_seconds:g} s); "
+                    "raise it for a slow model"
+                )
+            await sink.reset()
+            return
+        chosen = best(drawn)
+        if shown != chosen.index:
+            # The sink holds another (or a half-drawn) candidate: put the chosen one back.
+            await sink.reset()
+            sink.write(chosen.text)
+        result.text, result.error, result.truncated = chosen.text, None, chosen.truncated
+        result.gate_results = chosen.gates
+        result.gates = [g.to_answer() for g in chosen.gates]
+        result.status = final_status(chosen.gates, truncated=chosen.truncated)
 
     async def check(self, request: GenerationRequest, code: str) -> list[GateResult]:
         """Run the configured gates on the document as it would be with ``code`` in place."""
         if not self.config.gates.enabled:
             return []
-        return await run_gates(gate_input(request, code), self.config.gates)
+        # Building the input parses the document (to find what was asked for): off the loop.
+        inp = await asyncio.to_thread(gate_input, request, code)
+        return await run_gates(inp, self.config.gates)
 
     async def _stream_once(
         self,
@@ -224,53 +309,167 @@ class Engine:
         sink: CodeSink,
         result: GenerationResult,
         started: float,
+        *,
+        temperature: float | None = None,
     ) -> str | None:
-        """One model reply (with the router's fallbacks) streamed into the sink."""
+        """One model reply (with the router's fallbacks) streamed into the sink.
+
+        A reply the token limit cut off (or whose fence never closed) is continued, up to
+        ``[generation] max_continuations`` times, by asking the same model to go on from
+        where it stopped; the joined code is returned. ``result.truncated`` says whether
+        it is still cut off. Usage and cost of every attempt, failed or not, are added to
+        ``result``.
+        """
         gen = self.config.generation
-        model_request = ModelRequest(
-            messages=messages,
-            max_tokens=gen.max_tokens,
-            temperature=gen.temperature,
-            task_type=task_type,
-        )
         state = _AttemptState(gen.max_output_chars, request)
+        result.truncated = False
+        model_id = request.model
+        conversation = messages
+        continuations = 0
+
+        def accept(stop_reason: str | None) -> str | None:
+            if state.cut_off(stop_reason) and state.may_continue and state.failure is None:
+                state.pause()  # keep the extractor open: the continuation follows
+                return None
+            tail = state.finish(stop_reason)
+            if tail and not state.failure:
+                sink.write(tail)
+            return state.failure
+
         try:
-
-            def accept() -> str | None:
-                tail = state.finish()
-                if tail and not state.failure:
-                    sink.write(tail)
-                return state.failure
-
-            async for event in self.router.stream(
-                model_request, request.model, should_stop=state.should_stop, accept=accept
-            ):
-                if isinstance(event, AttemptStarted):
-                    state.start(event.model)
-                    sink.progress(event.model, 0)
-                elif isinstance(event, TextDelta):
-                    if result.ttft_s is None:
-                        result.ttft_s = time.perf_counter() - started
-                    code = state.feed(event.text)
-                    if code:
-                        sink.write(code)
-                    sink.progress(state.model, state.tokens)
-                elif isinstance(event, AttemptFailed):
-                    result.attempts.append(Attempt(event.model, event.error))
-                    if state.written:
-                        await sink.reset()
-                elif isinstance(event, Finished):
-                    # accept() has already flushed the tail and judged the reply usable.
-                    result.attempts.append(Attempt(event.model))
-                    result.model = event.model
-                    result.usage = _add_usage(result.usage, event.usage)
-                    result.cost_usd += event.cost_usd
+            while True:
+                model_request = ModelRequest(
+                    messages=conversation,
+                    max_tokens=gen.max_tokens,
+                    temperature=gen.temperature if temperature is None else temperature,
+                    task_type=task_type,
+                )
+                state.may_continue = continuations < gen.max_continuations
+                finished: Finished | None = None
+                events = self.router.stream(
+                    model_request, model_id, should_stop=state.should_stop, accept=accept
+                )
+                async for event in _closing(events):
+                    if isinstance(event, AttemptStarted):
+                        if continuations == 0:
+                            state.start(event.model)
+                        sink.progress(event.model, state.tokens)
+                    elif isinstance(event, TextDelta):
+                        if result.ttft_s is None:
+                            result.ttft_s = time.perf_counter() - started
+                        code = state.feed(event.text)
+                        if code:
+                            sink.write(code)
+                        sink.progress(state.model, state.tokens)
+                    elif isinstance(event, AttemptFailed):
+                        result.attempts.append(Attempt(event.model, event.error))
+                        _add_spent(result, event.usage, event.cost_usd)
+                        if continuations:
+                            # The continuation failed: deliver what there is, cut off.
+                            tail = state.finish("length")
+                            if tail and not state.failure:
+                                sink.write(tail)
+                            result.truncated = state.truncated
+                            return state.text() if not state.failure else None
+                        if state.written:
+                            await sink.reset()
+                    elif isinstance(event, Finished):
+                        # accept() has already flushed the tail and judged the reply usable.
+                        result.attempts.append(Attempt(event.model))
+                        result.model = event.model
+                        _add_spent(result, event.usage, event.cost_usd)
+                        finished = event
+                        break
+                if finished is None:
+                    return None
+                if not state.paused:
+                    result.truncated = state.truncated
                     return state.text()
+                continuations += 1
+                sink.note(f"continuing a cut-off reply ({continuations}/{gen.max_continuations})")
+                model_id = finished.model
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", state.raw()),
+                    ChatMessage("user", CONTINUE_PROMPT),
+                ]
+                state.resume()
         except AllModelsFailed as exc:
             result.error = str(exc)
         except ModelError as exc:
             result.error = str(exc)
         return None
+
+
+CONTINUE_PROMPT = (
+    "Your reply was cut off by the length limit. Continue it from exactly where it stopped: "
+    "write only the rest, starting with the next character, without repeating anything and "
+    "without opening a new code block. Close the code block when the code is complete."
+)
+
+
+async def _closing(events: AsyncIterator[RouterEvent]) -> AsyncIterator[RouterEvent]:
+    """Iterate the router's events, closing its stream (and its HTTP request) when the
+    caller stops early."""
+    async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            yield event
+
+
+def _add_spent(result: GenerationResult, usage: Usage | None, cost_usd: float) -> None:
+    if usage is not None:
+        result.usage = _add_usage(result.usage, usage)
+    result.cost_usd += cost_usd
+
+
+def final_status(gate_results: list[GateResult], *, truncated: bool = False) -> Status:
+    """The status of delivered code: ``completed`` only when it is whole and every enabled
+    gate passed (a skipped gate passes with its reason); cut off beats failing gates."""
+    if truncated:
+        return "truncated"
+    if any(not g.passed and not g.skipped for g in gate_results):
+        return "gates_failed"
+    return "completed"
+
+
+def _unjudged(max_seconds: float) -> GateResult:
+    return GateResult(
+        "gates", False, f"not run: [refine] max_seconds ({max_seconds:g} s) was reached first"
+    )
+
+
+async def _log_candidates(request: GenerationRequest, drawn: list[Candidate]) -> None:
+    """Append every candidate to the JSONL file ``TTA_CODEGEN_CANDIDATES_LOG`` names, if any.
+
+    A debugging and benchmarking aid (the HumanEval benchmark measures the candidates' own
+    ceiling, pass@K, from it); not part of the answer.
+    """
+    target = os.environ.get("TTA_CODEGEN_CANDIDATES_LOG")
+    if not target or not drawn:
+        return
+    chosen = best(drawn)
+    rows = [
+        {
+            "path": request.path,
+            "index": c.index,
+            "temperature": c.temperature,
+            "chosen": c is chosen,
+            "passed": c.passed,
+            "seconds": round(c.seconds, 3),
+            "gates": [g.to_answer() for g in c.gates],
+            "text": c.text,
+        }
+        for c in drawn
+    ]
+
+    def append() -> None:
+        for row, c in zip(rows, drawn, strict=True):
+            row["file"] = gate_input(request, c.text).text  # the file as the gates judged it
+        with open(target, "a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+
+    await asyncio.to_thread(append)
 
 
 def refinement_prompt(failures: str) -> str:
@@ -299,20 +498,40 @@ def gate_input(request: GenerationRequest, code: str) -> GateInput:
         region=(first, max(last, first + 1)),
         extra_files=dict(request.gate_files),
         test_targets=list(request.test_targets),
+        # Tests are judged by running them; the code under test asks for nothing.
+        description=request.description if request.kind != "tests" else "",
+        required=(
+            required_definitions(request.text, request.start, request.end, request.description)
+            if request.kind != "tests" and request.language == "python"
+            else []
+        ),
     )
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
+    return Usage(
+        a.prompt_tokens + b.prompt_tokens,
+        a.completion_tokens + b.completion_tokens,
+        estimated=a.estimated or b.estimated,
+    )
 
 
 class _AttemptState:
-    """What one model attempt produced so far."""
+    """What one model attempt produced so far (continuations included).
+
+    Code flows extractor → reindent → framing (a generate: its own line, PEP 8 blank lines;
+    see :mod:`tta_codegen.layout`) → the sink. An implement request holds its code back
+    and writes the whole function once the reply is complete (:mod:`tta_codegen.stubs`).
+    """
 
     def __init__(self, max_chars: int, request: GenerationRequest | None = None) -> None:
         self.max_chars = max_chars
+        self.request = request
         self.model = ""
         self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
+        self.frame = request is not None and request.kind == "generate"
+        self.hold = request is not None and request.stub is not None
+        self.may_continue = False  # set by the engine before each reply
         self.start("")
 
     def start(self, model: str) -> None:
@@ -320,9 +539,16 @@ class _AttemptState:
         self.extractor = CodeExtractor()
         self.indenter = Reindenter(self.target_indent, first_line_prefixed=self.first_prefixed)
         self.parts: list[str] = []
+        self.raw_parts: list[str] = []
         self.chars = 0
         self.tokens = 0
         self.failure: str | None = None
+        self.paused = False
+        self.truncated = False
+        self._head: str | None = "" if self.frame else None  # code held until framed
+        # The start of a continuation, held until it shows whether it reopens a fence.
+        self._resuming = False
+        self._resume_head = ""
 
     @property
     def written(self) -> bool:
@@ -331,12 +557,60 @@ class _AttemptState:
     def should_stop(self) -> bool:
         return self.extractor.done or self.failure is not None
 
+    def cut_off(self, stop_reason: str | None) -> bool:
+        """The reply ended without its end: the token limit, or a fence still open."""
+        if self.extractor.done:
+            return False  # the code block closed: what the limit cut was prose after it
+        return stop_reason == "length" or self.extractor.open_fence
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        """A continuation of the same reply starts: it may reopen a fence; drop that."""
+        self.paused = False
+        self._resuming = True
+        self._resume_head = ""
+
+    def raw(self) -> str:
+        return "".join(self.raw_parts)
+
     def feed(self, text: str) -> str:
         self.tokens += 1
+        if self._resuming:
+            held = self._resume_head + text
+            start = held.lstrip()
+            if "\n" not in held and (not start or start[0] in "`~") and len(held) < 80:
+                self._resume_head = held
+                return ""
+            self._resuming, self._resume_head = False, ""
+            text = _drop_reopened_fence(held) if self.extractor.in_code else held
+        self.raw_parts.append(text)
         code = self.extractor.feed(text)
         if self.reindent and code:
             code = self.indenter.feed(code)
-        return self._take(code)
+        return self._frame(code)
+
+    def _frame(self, code: str, *, final: bool = False) -> str:
+        """Hold the first code back until it shows whether it opens a definition."""
+        if self._head is None or self.request is None:
+            return self._take(code)
+        self._head += code
+        decided = starts_top_level_def(self._head.lstrip("\n"))
+        if decided is None and not final:
+            return ""
+        if not self._head and not final:
+            return ""
+        head, self._head = self._head, None
+        if not head.strip() and final:
+            return self._take(head)
+        lead = layout_lead(
+            self.request.text,
+            self.request.start,
+            language=self.request.language,
+            top_level_def=bool(decided) and not self.first_prefixed,
+        )
+        return self._take(lead + head)
 
     def _take(self, code: str) -> str:
         if not code or self.failure:
@@ -349,29 +623,58 @@ class _AttemptState:
             return ""
         self.parts.append(code)
         self.chars += len(code)
-        return code
+        return "" if self.hold else code
 
-    def finish(self) -> str:
+    def finish(self, stop_reason: str | None = None) -> str:
+        self.truncated = self.cut_off(stop_reason)
         code = self.extractor.finish()
         if self.reindent:
             code = self.indenter.feed(code) + self.indenter.finish()
-        tail = self._take(code)
+        tail = self._frame(code, final=True)
         if self.failure is None and not self.extractor.saw_code:
             self.failure = (
                 "the model answered with prose and no code"
                 if self.extractor.saw_prose or self.tokens
                 else "the model returned an empty reply"
             )
+        if self.failure is not None:
+            return ""
+        if self.frame and self.request is not None and self.chars:
+            end = layout_trail(
+                self.request.text, self.request.start, self.text(), language=self.request.language
+            )
+            tail += self._take(end)
+        if self.hold and self.request is not None and self.request.stub is not None:
+            try:
+                whole = implement(self.request.stub, self.text())
+            except ImplementError as exc:
+                self.failure = str(exc)
+                return ""
+            self.parts, self.chars = [whole], len(whole)
+            return whole
         return tail
 
     def text(self) -> str:
         return "".join(self.parts)
 
 
+def _drop_reopened_fence(continuation: str) -> str:
+    """A continuation of code that starts by reopening a code block (```python) would put
+    the fence line into the code (or end it): drop that line. A bare fence closes the
+    block and stays."""
+    first, nl, rest = continuation.partition("\n")
+    line = first.strip()
+    if nl and line.startswith(("```", "~~~")) and line.strip("`~").strip():
+        return rest
+    return continuation
+
+
 def _indent_plan(request: GenerationRequest | None) -> tuple[str, bool, bool]:
     """(target indent, first line already indented, whether to reindent at all)."""
     if request is None:
         return "", False, False
+    if request.stub is not None:
+        return "", False, False  # stubs.implement indents the body itself
     if request.kind == "refine":
         return common_indent(request.text[request.start : request.end]), False, True
     line_start = request.text.rfind("\n", 0, request.start) + 1

@@ -73,6 +73,18 @@ class CodeExtractor:
     _fence_marker: str = ""
     _fence_indent: int = 0
     _emitted_any: bool = False
+    # Set by finish(): a code fence opened and never closed (the reply was cut off).
+    unclosed: bool = False
+
+    @property
+    def in_code(self) -> bool:
+        """True while the reply is inside its code (fenced or not) and it has not ended."""
+        return self.state in (_State.FENCED, _State.RAW)
+
+    @property
+    def open_fence(self) -> bool:
+        """True while inside a fenced block that has not closed yet."""
+        return self.state is _State.FENCED
 
     @property
     def done(self) -> bool:
@@ -114,6 +126,7 @@ class CodeExtractor:
             out.append(self._line(line, released))
         if self.state is _State.PREAMBLE:
             out.append(self._unfenced_preamble())
+        self.unclosed = self.state is _State.FENCED
         self.state = _State.DONE
         return "".join(out)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.guards import HANG_GUARD_S
+from tta_codegen import trust
+from tta_codegen.config import workspace_fingerprint
 
 
 @dataclass
@@ -44,12 +46,15 @@ async def run_cli(
     env: dict[str, str],
     timeout: float = HANG_GUARD_S,
     interrupt_when: Callable[[], bool] | None = None,
+    prefix: tuple[str, ...] = (),
 ) -> CliResult:
     """Run ``python -m tta_codegen ARGS``; ``timeout`` only guards against a hang.
 
     A command that runs the real embedded model passes ``timeout=SLOW_HANG_GUARD_S``.
+    ``prefix`` wraps the command, e.g. NO_DAC_OVERRIDE to run without root's override.
     """
     proc = await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         "tta_codegen",
@@ -78,6 +83,15 @@ async def run_cli(
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
+# CI runs as root, and root writes a 0444 file anyway: permission tests drop the
+# capabilities that let it (the child keeps uid 0, so it still owns the test's files).
+NO_DAC_OVERRIDE = (
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+)
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     workspace = tmp_path / "ws"
@@ -85,12 +99,37 @@ def ws(tmp_path: Path) -> Path:
     return workspace
 
 
+def trust_folder(ws: Path, env: dict[str, str]) -> None:
+    """Record ``ws`` as trusted, with its config as it is now, in the store ``env`` points at
+    (what ``tta-codegen trust`` does, without a subprocess)."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = env["XDG_DATA_HOME"]
+    try:
+        digest = workspace_fingerprint(ws)
+        if digest is not None:
+            trust.record(ws, digest)
+    finally:
+        if saved is None:
+            del os.environ["XDG_DATA_HOME"]
+        else:
+            os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture
 def cli(ws: Path, tmp_path: Path) -> RunCli:
-    """``await cli("generate", ...)`` runs in the workspace with a private home."""
+    """``await cli("generate", ...)`` runs in the workspace with a private home.
 
-    async def run(*args: str, env: dict[str, str] | None = None, **kw: object) -> CliResult:
-        return await run_cli(*args, cwd=ws, env=cli_env(tmp_path / "home", env), **kw)  # type: ignore[arg-type]
+    The workspace's config is trusted as it is at the call (these tests are about the
+    commands); ``trusted=False`` leaves it untrusted, for the workspace-trust tests.
+    """
+
+    async def run(
+        *args: str, env: dict[str, str] | None = None, trusted: bool = True, **kw: object
+    ) -> CliResult:
+        full = cli_env(tmp_path / "home", env)
+        if trusted:
+            trust_folder(ws, full)
+        return await run_cli(*args, cwd=ws, env=full, **kw)  # type: ignore[arg-type]
 
     return run
 

@@ -22,6 +22,7 @@ async def test_healthy_setup_passes_and_never_prints_the_key(
     ws: Path, fake: FakeProvider, cli: RunCli
 ) -> None:
     (ws / "tta-codegen.toml").write_text(fake_config(fake.base_url, api_key_env="FAKE_KEY"))
+    fake.models = ["fake-a", "fake-model"]  # doctor checks the configured model is listed
     r = await cli("doctor", env={"FAKE_KEY": SECRET})
     assert r.code == 0, r.stdout + r.stderr
     out = r.stdout

@@ -56,13 +56,18 @@ async def test_out_writes_a_new_file_and_never_overwrites_without_force(
 @pytest.mark.parametrize(
     ("original", "line", "expected"),
     [
-        ("import os\n\nx = 1\n", "2", f"import os\n{CODE}\nx = 1\n"),
-        ("import os\n\nx = 1\n", "1", f"{CODE}import os\n\nx = 1\n"),
-        ("import os\n\nx = 1\n", None, f"import os\n\nx = 1\n{CODE}"),
-        ("import os\n\nx = 1\n", "4", f"import os\n\nx = 1\n{CODE}"),
-        ("x = 1", None, f"x = 1\n{CODE}"),  # no newline at the end of the file
+        # PEP 8: two blank lines around a top-level definition, counting those there.
+        ("import os\n\nx = 1\n", "2", f"import os\n\n\n{CODE}\n\nx = 1\n"),
+        ("import os\n\nx = 1\n", "1", f"{CODE}\n\nimport os\n\nx = 1\n"),
+        ("import os\n\nx = 1\n", None, f"import os\n\nx = 1\n\n\n{CODE}"),
+        ("import os\n\nx = 1\n", "4", f"import os\n\nx = 1\n\n\n{CODE}"),
+        ("x = 1", None, f"x = 1\n\n\n{CODE}"),  # no newline at the end of the file
         ("", None, CODE),
-        ("a = 1\r\nb = 2\r\n", "2", "a = 1\r\n" + CODE.replace("\n", "\r\n") + "b = 2\r\n"),
+        (
+            "a = 1\r\nb = 2\r\n",
+            "2",
+            "a = 1\r\n\r\n\r\n" + CODE.replace("\n", "\r\n") + "\r\n\r\nb = 2\r\n",
+        ),
     ],
 )
 async def test_file_line_inserts_exactly(

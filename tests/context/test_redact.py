@@ -1,4 +1,4 @@
-from tta_codegen.context.redact import contains_secret, is_secret_path, redact
+from tta_codegen.redact import contains_secret, is_secret_path, redact
 
 KEY_BLOCK = (
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nabcdefghij\n-----END RSA PRIVATE KEY-----"

@@ -25,6 +25,25 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# What a Tabby server answers on /v1/health (GET, or POST for old servers), in the shape
+# of its HealthState schema; tabby-agent reads chat_model and version.git_describe.
+TABBY_HEALTH: dict[str, Any] = {
+    "model": None,
+    "chat_model": "fake-chat",
+    "chat_device": "cpu",
+    "device": "cpu",
+    "arch": "x86_64",
+    "cpu_info": "fake",
+    "cpu_count": 1,
+    "cuda_devices": [],
+    "version": {
+        "build_date": "2026-01-01",
+        "build_timestamp": "2026-01-01T00:00:00Z",
+        "git_sha": "0000000",
+        "git_describe": "v0.30.0",
+    },
+}
+
 
 @dataclass
 class Reply:
@@ -41,6 +60,8 @@ class Reply:
     comments: bool = False  # interleave ": OPENROUTER PROCESSING" lines
     raw: list[str] | None = None  # exact SSE lines to send instead of chunks
     echo_prompt: bool = False  # reply with a fenced block holding the last user message
+    finish_reason: str = "stop"  # "length": the reply was cut by max_tokens
+    send_usage: bool = True  # False: no usage chunk (llama_cpp.server never sends one)
     # Keep the stream open after the chunks until the test sets this event: "the generation
     # is still running" becomes a fact the test controls, not a race against the clock.
     hold: asyncio.Event | None = None
@@ -90,6 +111,9 @@ class FakeProvider:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.stream_closed = asyncio.Event()  # set whenever a client goes away mid-stream
+        self.models = ["fake-model"]  # what GET /models lists
+        # Set to "/v1" to answer 404 elsewhere, as llama.cpp's and vLLM's servers do.
+        self.require_prefix: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -167,9 +191,17 @@ class FakeProvider:
                 writer.close()
 
     async def _respond(self, method: str, req: RecordedRequest, w: asyncio.StreamWriter) -> bool:
+        if self.require_prefix and not req.path.startswith(self.require_prefix + "/"):
+            await _send_json(w, 404, {"detail": "Not Found"})
+            return True
         if method == "GET" and req.path.rstrip("/").endswith("/models"):
-            data = {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+            data = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
             await _send_json(w, 200, data)
+            return True
+        if req.path.rstrip("/").endswith("/v1/health"):
+            # A Tabby server's health answer: tabby-agent enables chat edit only when it
+            # names a chat model, and reads version.git_describe (benchmarks/tabby_bench.py).
+            await _send_json(w, 200, TABBY_HEALTH)
             return True
         if not req.path.rstrip("/").endswith("/chat/completions"):
             await _send_json(w, 404, {"error": {"message": f"no route {req.path}"}})
@@ -230,9 +262,13 @@ class FakeProvider:
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
                 "model": model,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}],
             }
             await _chunk(w, f"data: {json.dumps(done)}\n\n")
+            if not reply.send_usage:
+                await _chunk(w, "data: [DONE]\n\n")
+                await _chunk(w, "")
+                return True
             usage = reply.usage or {
                 "prompt_tokens": max(1, len(req.all_text) // 4),
                 "completion_tokens": len(chunks),

@@ -42,7 +42,7 @@ def test_gates_section_loads_from_the_workspace_file(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     (tmp_path / "tta-codegen.toml").write_text(TOML)
-    loaded = load_config(tmp_path, environ={})
+    loaded = load_config(tmp_path, environ={}, trusted=True)
     assert loaded.ok, loaded.issues
     gates = loaded.config.gates
     assert gates.timeout_s == 12 and gates.memory_mb == 1024 and gates.ruff.select == ["F"]
@@ -80,7 +80,7 @@ def test_bad_gate_settings(data: dict[str, object], words: str) -> None:
 
 def test_defaults() -> None:
     gates = GatesConfig()
-    assert gates.enabled == ["syntax", "ruff", "tests"]
+    assert gates.enabled == ["syntax", "definition", "ruff", "examples", "tests"]
     assert not gates.allow_network and gates.memory_mb == 2048
 
 

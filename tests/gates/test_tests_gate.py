@@ -49,7 +49,8 @@ async def test_generated_tests_run_from_extra_files(workspace: Path) -> None:
 
 
 async def test_no_tests_means_no_result(workspace: Path) -> None:
-    results = await run(workspace, MODULE, enabled=["syntax", "tests"])
+    # other.py: no test in the workspace imports it (tests/test_mod.py imports mod).
+    results = await run(workspace, MODULE, path="other.py", enabled=["syntax", "tests"])
     assert [r.name for r in results] == ["syntax"]
 
 

@@ -39,7 +39,8 @@ async def test_workspace_file_config_and_reload_on_save(
 ) -> None:
     from lsprotocol import types
 
-    editor = await make_editor(None)
+    # The editor vouches for the folder (as VS Code does for a trusted workspace).
+    editor = await make_editor({"workspaceTrusted": True})
     toml = editor.root / "tta-codegen.toml"
     toml.write_text(
         f'[providers.f]\nkind = "openai"\nbase_url = "{fake.base_url}"\n'

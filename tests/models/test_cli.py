@@ -14,6 +14,8 @@ import pytest_asyncio
 
 from tests.guards import HANG_GUARD_S
 from tests.models.openrouter_fake import FakeOpenRouter
+from tta_codegen import trust
+from tta_codegen.config import workspace_fingerprint
 from tta_codegen.models.ledger import CostLedger, LedgerRow
 
 
@@ -67,6 +69,11 @@ default = "anthropic/claude-sonnet"
 """,
         encoding="utf-8",
     )
+    # Trusted as `tta-codegen trust` would (the store is under the XDG_DATA_HOME the
+    # command inherits): these tests are about models, not trust.
+    digest = workspace_fingerprint(ws)
+    assert digest is not None
+    trust.record(ws, digest)
     return ws
 
 

@@ -16,13 +16,14 @@ async def test_generate_writes_exact_code(nvim: Nvim, fake: FakeProvider) -> Non
 
     run = await nvim.run("generate", file=path, line=3, description="a function add(a, b)")
 
+    # PEP 8: two blank lines around a top-level definition (one was there on each side).
     assert path.read_text(encoding="utf-8") == (
-        "import os\n\ndef add(a, b):\n    return a + b\n\nprint(os.sep)\n"
+        "import os\n\n\ndef add(a, b):\n    return a + b\n\n\nprint(os.sep)\n"
     ), run.why()
     [done] = run.done
     assert done["command"] == "tta.generate"
     assert done["status"] == "completed", run.why()
-    assert done["result"]["text"] == "def add(a, b):\n    return a + b\n"
+    assert done["result"]["text"] == "\ndef add(a, b):\n    return a + b\n\n"
     assert done["result"]["model"] == "fake-a"
     # Neovim negotiates utf-8 with the server (it offers utf-8 first).
     assert run.result["offset_encoding"] == "utf-8"
@@ -40,3 +41,17 @@ async def test_generate_writes_exact_code(nvim: Nvim, fake: FakeProvider) -> Non
     assert "NVIM v0.11" in health or "Neovim 0.1" in health, health
     assert "client 1 (root" in health and "encoding utf-8" in health, health
     assert "ERROR" not in health, health
+
+
+async def test_failing_gates_are_reported_as_such(nvim: Nvim, fake: FakeProvider) -> None:
+    fake.add(Reply.text("```python\ndef add(a, b)\n    return a + b\n```\n"))
+    path = nvim.workspace / "m.py"
+    path.write_text("", encoding="utf-8")
+
+    run = await nvim.run("generate", file=path, line=1, description="add")
+
+    [done] = run.done
+    assert done["status"] == "gates_failed", run.why()
+    assert any(
+        "Generate delivered, but gates failed (syntax" in n["msg"] for n in run.result["notes"]
+    ), run.why()

@@ -22,6 +22,7 @@ class RawServer:
         self.stderr = b""
         self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self.notifications: list[dict[str, Any]] = []
+        self.unmatched: list[dict[str, Any]] = []  # answers to no request of ours (id: null)
         self.server_requests: list[dict[str, Any]] = []
         self.docs: dict[str, TextDocument] = {}
         self._reader = asyncio.ensure_future(self._read())
@@ -62,6 +63,13 @@ class RawServer:
         self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
         return await asyncio.wait_for(fut, timeout)
 
+    async def answer_to(self, message: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+        """Send ``message`` as it is (any shape, with an ``id``) and wait for its answer."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message["id"]] = fut
+        self.send(message)
+        return await asyncio.wait_for(fut, timeout)
+
     def notify(self, method: str, params: Any = None) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
@@ -79,6 +87,8 @@ class RawServer:
                 fut = self._pending.pop(msg["id"], None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
+                elif fut is None:
+                    self.unmatched.append(msg)
             elif "id" in msg:
                 self.server_requests.append(msg)
                 # Answer the server's own requests (configuration, progress, edits) plainly.

@@ -45,7 +45,7 @@ def env(tmp: Path) -> dict[str, str]:
 def test_contract_minimal_form_is_accepted(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     (tmp_path / "tta-codegen.toml").write_text(GOOD)
-    loaded = load_config(tmp_path, environ={})
+    loaded = load_config(tmp_path, environ={}, trusted=True)
     assert loaded.ok, loaded.issues
     cfg = loaded.config
     assert cfg.routing.default == "code-a" and cfg.routing.fallbacks == ["code-b"]

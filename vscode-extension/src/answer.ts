@@ -23,7 +23,7 @@ export interface GenerationAnswer {
   model?: string;
   error?: string;
   attempts?: { model?: string; error?: string }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  usage?: { prompt_tokens?: number; completion_tokens?: number; estimated?: boolean };
   cost_usd?: number;
   gates?: { name?: string; passed?: boolean; message?: string }[];
   review?: { id?: string };
@@ -63,7 +63,7 @@ export function describeAnswer(what: string, answer: unknown): Notice {
   }
   const tokens = a.usage?.completion_tokens;
   if (typeof tokens === 'number') {
-    parts.push(`${tokens} tokens`);
+    parts.push(`${a.usage?.estimated ? '~' : ''}${tokens} tokens`);
   }
   const cost = formatCost(a.cost_usd);
   if (cost) {
@@ -71,6 +71,17 @@ export function describeAnswer(what: string, answer: unknown): Notice {
   }
   const failedGates = (a.gates ?? []).filter((g) => g.passed === false);
   const suffix = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+  if (a.status === 'truncated') {
+    return {
+      severity: 'warning',
+      message: `${what} was cut off at the token limit and could not be continued${suffix}; the document was restored. Raise generation.max_tokens or ask for less.`,
+    };
+  }
+  if (a.status === 'gates_failed') {
+    const names = failedGates.map((g) => (g.message ? `${g.name}: ${g.message}` : g.name)).join('; ') || 'see the diagnostics';
+    const keep = a.review?.id ? ' It is pending: Accept or Discard it with the lenses.' : '';
+    return { severity: 'warning', message: `${what} delivered, but gates failed${suffix}: ${names}.${keep}` };
+  }
   if (failedGates.length > 0) {
     const names = failedGates.map((g) => (g.message ? `${g.name}: ${g.message}` : g.name)).join('; ');
     return { severity: 'warning', message: `${what} done${suffix}, but checks failed: ${names}` };

@@ -53,3 +53,21 @@ test('a command the server lacks is named, with what to do', () => {
   assert.match(describeError('X', 'tta.generate', new Error('Client is not running')).message, /server is not running/);
   assert.equal(describeError('X', 'tta.generate', new Error('boom')).message, 'X failed: boom');
 });
+
+test('gates_failed and truncated answers say which, never "done"', () => {
+  const g = describeAnswer('Generation', {
+    status: 'gates_failed',
+    model: 'fake-a',
+    usage: { completion_tokens: 9, estimated: true },
+    gates: [{ name: 'syntax', passed: false, message: 'line 1: invalid syntax' }],
+    review: { id: 'r1' },
+  });
+  assert.equal(g.severity, 'warning');
+  assert.equal(g.quiet, undefined);
+  assert.match(g.message, /^Generation delivered, but gates failed \(fake-a, ~9 tokens\): syntax: line 1: invalid syntax\./);
+  assert.match(g.message, /pending: Accept or Discard/);
+  const t = describeAnswer('Refinement', { status: 'truncated', model: 'm' });
+  assert.equal(t.severity, 'warning');
+  assert.match(t.message, /cut off at the token limit/);
+  assert.doesNotMatch(t.message, /done/);
+});

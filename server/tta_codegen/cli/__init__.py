@@ -1,20 +1,13 @@
 """The ``tta-codegen`` command. Each subcommand lives in its own module in this package
-and registers itself on :data:`tta_codegen.cli.app.app`; ``main`` imports them all."""
+and registers itself on :data:`tta_codegen.cli.app.app`; the group imports a module only
+when its subcommand runs (see :mod:`tta_codegen.cli.app`)."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from tta_codegen.cli.app import app, load_subcommands
 
-from tta_codegen.cli.app import app
-
-
-def load_subcommands() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if info.name != "app" and not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+__all__ = ["app", "load_subcommands", "main"]
 
 
 def main() -> None:
-    load_subcommands()
     app()

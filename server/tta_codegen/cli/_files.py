@@ -4,6 +4,12 @@ Files are read and written as bytes decoded as UTF-8, so line endings and everyt
 generation did not touch come back byte for byte. Writes go to a temporary file in the
 same folder that then replaces the target in one rename: an interrupted run never leaves
 a half-written file.
+
+A rename replaces whatever the folder allows, so before it the kernel is asked whether the
+*file* may be written (an open for writing, which honours modes, ACLs and read-only
+mounts the way an editor's save would), a symlink is followed to the file it names (the
+link stays a link), and the replacement keeps the file's mode and owner. These checks
+also run before any model call, so a file that cannot take the code costs nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ class FileProblem(Exception):
     """A file the user named cannot be used; the message says why, in one line."""
 
 
+NOT_TEXT = "is not a text file (binary, or not UTF-8)"
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
@@ -28,10 +37,40 @@ def read_text(path: Path) -> str:
         raise FileProblem(f"{path}: is a directory") from None
     except OSError as exc:
         raise FileProblem(f"{path}: cannot be read: {exc.strerror}") from None
+    # NUL never appears in source text but decodes as UTF-8: it marks a binary file.
+    if b"\x00" in data:
+        raise FileProblem(f"{path}: {NOT_TEXT}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise FileProblem(f"{path}: is not UTF-8 text") from None
+        raise FileProblem(f"{path}: {NOT_TEXT}") from None
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before any work, a file the user may not write or a new file's missing folder.
+
+    An existing file (through its symlink) is opened for writing without truncating: the
+    kernel answers as it would for an editor's save, where a mode check by hand would
+    miss ACLs, read-only mounts and the capabilities root runs with. A new file needs an
+    existing folder: it is not created, so a typo in a path never makes folders appear.
+    """
+    target = path.resolve()
+    if target.is_dir():
+        raise FileProblem(f"{path}: is a directory")
+    folder = target.parent
+    if not target.exists():
+        if not folder.is_dir():
+            raise FileProblem(f"{path}: folder {path.parent} does not exist (create it first)")
+    else:
+        try:
+            # O_NONBLOCK: a FIFO without a reader must not hang the command.
+            fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise FileProblem(f"{path}: cannot be written: {exc.strerror}") from None
+        os.close(fd)
+    # The temporary file and the rename need the folder too.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FileProblem(f"{path}: cannot be written: folder {folder} is not writable")
 
 
 def line_count(text: str) -> int:
@@ -61,32 +100,35 @@ def insertion_point(text: str, line: int | None) -> InsertionPoint:
     return InsertionPoint(offset, line)
 
 
-def insert_code(text: str, offset: int, code: str) -> str:
-    """``text`` with ``code`` inserted at ``offset`` as whole lines, in the file's line endings."""
-    if not code:
-        return text
+def splice_code(text: str, start: int, end: int, code: str) -> str:
+    """``text`` with ``[start, end)`` replaced by ``code``, in the file's line endings.
+
+    Nothing else is added: the engine already framed the code (its own line, blank lines,
+    a final newline), and the gates judged exactly ``text[:start] + code + text[end:]``.
+    """
     newline = "\r\n" if "\r\n" in text else "\n"
     code = code.replace("\r\n", "\n")
-    if not code.endswith("\n"):
-        code += "\n"
     if newline != "\n":
         code = code.replace("\n", newline)
-    if offset > 0 and not text[:offset].endswith("\n"):
-        code = newline + code  # the file's last line had no newline
-    return text[:offset] + code + text[offset:]
+    return text[:start] + code + text[end:]
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace (or create) ``path`` with ``text`` in one rename, keeping its permissions."""
-    folder = path.parent if str(path.parent) else Path(".")
+    """Replace (or create) ``path`` with ``text`` in one rename, keeping mode and owner.
+
+    A symlink is resolved first, so the file it points to is replaced and the link stays.
+    """
+    check_writable(path)
+    target = path.resolve()
+    folder = target.parent
     try:
-        mode = path.stat().st_mode & 0o7777
+        st: os.stat_result | None = target.stat()
     except FileNotFoundError:
-        mode = None
+        st = None
     except OSError as exc:
         raise FileProblem(f"{path}: cannot be written: {exc.strerror}") from None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise FileProblem(f"{path}: cannot be written: {exc.strerror}") from None
     try:
@@ -94,14 +136,26 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if st is not None:
+            if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except PermissionError:
+                    raise FileProblem(
+                        f"{path}: cannot be written without changing its owner "
+                        f"(it belongs to uid {st.st_uid}, gid {st.st_gid})"
+                    ) from None
+            os.chmod(tmp, st.st_mode & 0o7777)
         else:
             # mkstemp makes 0600 files; a new file gets the usual umask-based mode.
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
+    except FileProblem:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

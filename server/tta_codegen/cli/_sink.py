@@ -34,6 +34,7 @@ class TerminalSink:
         self._started = time.perf_counter()
         self._live: Live | None = None
         self._spinner = Spinner("dots", style="cyan")
+        self.last_note = ""
 
     # -- CodeSink -------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -46,8 +47,9 @@ class TerminalSink:
     def progress(self, model: str, tokens: int) -> None:
         now = time.perf_counter()
         if model != self.model or tokens < self.tokens:
-            # A new attempt: a fallback model, or the same one again after a failure.
-            if self.model and not self.console.is_terminal:
+            # A new attempt. Only another model means a fallback; the same model again is a
+            # new round or a continuation, which the engine announces with note().
+            if self.model and model != self.model and not self.console.is_terminal:
                 self.console.print(f"{self.model} failed; trying {model}", highlight=False)
             elif not self.model and not self.console.is_terminal:
                 self.console.print(f"generating with {model}", highlight=False)
@@ -58,6 +60,11 @@ class TerminalSink:
                 self._first_token_at = now
             self._last_token_at = now
         self.tokens = tokens
+
+    def note(self, message: str) -> None:
+        """A progress line: printed as is (the live display stays on its own line)."""
+        self.last_note = message
+        self.console.print(message, highlight=False, markup=False)
 
     # -- display --------------------------------------------------------------------------
     @property

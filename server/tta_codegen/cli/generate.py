@@ -2,9 +2,10 @@
 
 This module only turns flags into a :class:`GenerationRequest`, runs
 :meth:`Engine.generate` with the CLI's sink, and turns the result into output and an
-exit code (0 done, 1 the generation failed, 2 bad usage or configuration). Files are
-touched only after the generation succeeded: ``--file`` is rewritten atomically with the
-code inserted, ``--out`` is created; without either the code goes to stdout.
+exit code (0 completed, 1 the generation failed, 2 bad usage or configuration, 3 gates
+failed or the reply was cut off). Files are touched only after the generation completed
+(or with ``--allow-failing``): ``--file`` is rewritten atomically with the code inserted,
+``--out`` is created; without either the code goes to stdout.
 """
 
 from __future__ import annotations
@@ -21,27 +22,35 @@ from rich.console import Console
 
 from tta_codegen.cli._files import (
     FileProblem,
-    insert_code,
+    check_writable,
     insertion_point,
     read_text,
+    splice_code,
     write_atomic,
 )
 from tta_codegen.cli._sink import TerminalSink
-from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.cli.app import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_WHOLE,
+    EXIT_OK,
+    EXIT_USAGE,
+    app,
+    fail,
+)
+from tta_codegen.cli.trust import trust_option, warn_untrusted
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
 from tta_codegen.prompts.builder import PromptBuilder
+from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, language_for
-
-EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
-    console.print(f"tta-codegen: {message}", markup=False, highlight=False, soft_wrap=True)
-    sys.exit(code)
+    fail(message, code)  # the CLI's one error path (cli/app.py)
 
 
 def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
@@ -156,6 +165,12 @@ async def run_generation(
     default=None,
     help="Add workspace context (rules, related code, repo map). Default: on with --file.",
 )
+@click.option(
+    "--allow-failing",
+    is_flag=True,
+    help="Write the code even when gates fail or the reply was cut off (exit code still 3).",
+)
+@trust_option
 def generate(
     description: str,
     file_: Path | None,
@@ -171,6 +186,8 @@ def generate(
     use_context: bool | None,
     show_diff: bool,
     assume_yes: bool,
+    allow_failing: bool,
+    trust_workspace: bool,
 ) -> None:
     """Generate code for DESCRIPTION and print it, write it (--out) or insert it (--file)."""
     err = Console(stderr=True)
@@ -193,21 +210,15 @@ def generate(
         raise click.UsageError("--var fills a template: add --template ID")
     if out is not None and out.exists() and not force:
         _fail(err, f"{out} already exists (add --force to overwrite it)", EXIT_USAGE)
+    target = file_ if file_ is not None else out
+    if target is not None and not show_diff:
+        # Before any model call: a file or folder that cannot take the code costs nothing.
+        try:
+            check_writable(target)
+        except FileProblem as exc:
+            _fail(err, str(exc), EXIT_USAGE)
 
-    loaded = load_config(Path.cwd())
-    if loaded.issues:
-        _fail(err, loaded.error_message(), EXIT_USAGE)
-    config = loaded.config
-    if not config.models:
-        _fail(
-            err,
-            "no model is configured: add one to tta-codegen.toml (see docs/cli.md), or install "
-            "the embedded model with pip install 'tta-codegen[local]'",
-            EXIT_USAGE,
-        )
-    if model is not None and config.model(model) is None:
-        known = ", ".join(m.id for m in config.models)
-        _fail(err, f"unknown model {model!r} (configured: {known})", EXIT_USAGE)
+    config = cli_config(err, model, trusted=trust_workspace)
 
     # Absolute, as an editor sends them: context and prompt roots are found from it.
     text, offset, path = "", 0, str(out.resolve()) if out else "untitled"
@@ -230,63 +241,122 @@ def generate(
         refine=refine,
     )
 
+    with_context = file_ is not None if use_context is None else use_context
+    run_and_deliver(
+        err,
+        config,
+        request,
+        target=file_ if file_ is not None else out,
+        new_file=file_ is None,
+        as_json=as_json,
+        show_diff=show_diff,
+        assume_yes=assume_yes,
+        allow_failing=allow_failing,
+        use_context=with_context,
+    )
+
+
+def run_and_deliver(
+    err: Console,
+    config: Config,
+    request: GenerationRequest,
+    *,
+    target: Path | None,
+    new_file: bool,
+    as_json: bool,
+    show_diff: bool,
+    assume_yes: bool,
+    allow_failing: bool,
+    use_context: bool,
+) -> NoReturn:
+    """Run one generation and deliver it the same way for generate, implement and refine.
+
+    The file gets exactly the text the gates judged (``request.text`` with the generated
+    code in ``[start, end)``), and only when the answer is ``completed`` — or, with
+    ``--allow-failing``, ``gates_failed`` / ``truncated`` (exit 3 either way).
+    """
     sink = TerminalSink(err, show_code=not as_json)
     try:
         with sink:
-            with_context = file_ is not None if use_context is None else use_context
             result = asyncio.run(
-                run_generation(config, request, sink, Path.cwd(), use_context=with_context)
+                run_generation(config, request, sink, Path.cwd(), use_context=use_context)
             )
     except KeyboardInterrupt:
         _fail(err, "cancelled; nothing was written", EXIT_INTERRUPTED)
 
-    code = EXIT_OK
+    text, start, end = request.text, request.start, request.end
+    delivered = result.status in ("completed", "gates_failed", "truncated") and bool(result.text)
+    writable = result.status == "completed" or (allow_failing and delivered)
     written: str | None = None
-    target = file_ if file_ is not None else out
-    if result.status == "completed" and target is not None and not as_json:
-        before = text if file_ is not None else ""
-        after = insert_code(before, offset, result.text) if file_ is not None else result.text
-        patch = unified_diff(str(target), before, after, new_file=file_ is None)
+    if delivered and target is not None and not as_json:
+        after = splice_code(text, start, end, result.text)
+        patch = unified_diff(str(target), "" if new_file else text, after, new_file=new_file)
         if show_diff:
             click.echo(patch, nl=False)
             err.print(_summary(result, sink, None), markup=False, highlight=False, soft_wrap=True)
-            sys.exit(EXIT_OK)
-        if not assume_yes and _interactive():
+            sys.exit(_exit_code(result))
+        if writable and not assume_yes and _interactive():
             # Review before keep: show what would change and ask; nothing is written on "no".
             err.print(patch, markup=False, highlight=False, end="")
             if not click.confirm(f"Write {target}?", default=False, err=True):
                 err.print("nothing written", markup=False)
-                sys.exit(EXIT_OK)
-    if result.status == "completed" and not show_diff:
+                sys.exit(_exit_code(result))
+    if writable and target is not None and not show_diff:
         try:
-            if file_ is not None:
-                if read_text(file_) != text:
-                    raise FileProblem(
-                        f"{file_} changed while generating; it was left as it is "
-                        "(the code is in the output)"
-                    )
-                write_atomic(file_, insert_code(text, offset, result.text))
-                written = str(file_)
-            elif out is not None:
-                write_atomic(out, insert_code("", 0, result.text))
-                written = str(out)
+            if not new_file and read_text(target) != text:
+                raise FileProblem(
+                    f"{target} changed while generating; it was left as it is "
+                    "(the code is in the output)"
+                )
+            write_atomic(target, splice_code(text, start, end, result.text))
+            written = str(target)
         except FileProblem as exc:
             result.status, result.error = "failed", str(exc)
-    if result.status != "completed":
-        # A bad template or variable is the user's input, not a failed generation.
-        code = EXIT_USAGE if result.error_kind == "prompt" else EXIT_FAILED
 
     if as_json:
         click.echo(json.dumps(result.to_answer(), ensure_ascii=False))
-    elif result.status == "completed" and written is None:
-        click.echo(result.text if result.text.endswith("\n") else result.text + "\n", nl=False)
-    elif result.status != "completed" and result.text and written is None:
-        # Generated, but the file could not take it: print it so nothing is lost.
+    elif result.text and written is None:
+        # Not written (stdout asked for, not whole, or the file could not take it): print
+        # it so nothing is lost.
         click.echo(result.text, nl=not result.text.endswith("\n"))
 
     summary = _summary(result, sink, written)
     err.print(summary, markup=False, highlight=False, soft_wrap=True)
-    sys.exit(code)
+    sys.exit(_exit_code(result))
+
+
+def _exit_code(result: GenerationResult) -> int:
+    if result.status == "completed":
+        return EXIT_OK
+    if result.status in ("gates_failed", "truncated"):
+        return EXIT_NOT_WHOLE
+    # A bad template or variable is the user's input, not a failed generation.
+    return EXIT_USAGE if result.error_kind == "prompt" else EXIT_FAILED
+
+
+def cli_config(err: Console, model: str | None, *, trusted: bool) -> Config:
+    """The config from the working directory, or exit 2 with why it cannot be used.
+
+    ``trusted`` is ``--trust-workspace``: without it (or a recorded ``tta-codegen trust``)
+    the workspace file's keys that can send a key somewhere or run a program are ignored,
+    with one line saying which.
+    """
+    loaded = load_config(Path.cwd(), trusted=trusted)
+    warn_untrusted(err, loaded.trust_message())
+    if loaded.issues:
+        _fail(err, loaded.error_message(), EXIT_USAGE)
+    config = loaded.config
+    if not config.models:
+        _fail(
+            err,
+            "no model is configured: add one to tta-codegen.toml (see docs/cli.md), or install "
+            "the embedded model with pip install 'tta-codegen[local]'",
+            EXIT_USAGE,
+        )
+    if model is not None and config.model(model) is None:
+        known = ", ".join(m.id for m in config.models)
+        _fail(err, f"unknown model {model!r} (configured: {known})", EXIT_USAGE)
+    return config
 
 
 def _interactive() -> bool:
@@ -306,8 +376,23 @@ def unified_diff(path: str, before: str, after: str, *, new_file: bool = False) 
 
 
 def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:
+    kept = f"written to {written} (--allow-failing)" if written else "nothing written"
+    if result.status == "gates_failed":
+        failing = [g.name for g in result.gate_results if not g.passed and not g.skipped]
+        return (
+            f"tta-codegen: gates failed ({', '.join(failing) or 'see gates'}): {kept}; "
+            "the code is in the output"
+        )
+    if result.status == "truncated":
+        return (
+            "tta-codegen: the reply was cut off at the token limit and could not be "
+            f"continued ([generation] max_tokens): {kept}; the code is in the output"
+        )
     if result.status != "completed":
         reason = " ".join((result.error or result.status).split())
+        if result.error_kind == "prompt":
+            # The user's template or variables, not a failed generation: say what to run.
+            return f"tta-codegen: {for_cli(reason)}"
         return f"tta-codegen: generation failed: {reason}"
     tokens = result.usage.completion_tokens or sink.tokens
     rate = sink.tokens_per_s

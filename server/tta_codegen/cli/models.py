@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+from tta_codegen.cli.trust import trust_option
 from tta_codegen.config import Config, load_config
 from tta_codegen.models.catalog import enrich, fetch_catalog, load_all_caches, save_cache
 from tta_codegen.models.errors import ModelError
@@ -69,9 +70,12 @@ def _price(value: float, free: bool) -> str:
     show_default=True,
     help="Workspace whose tta-codegen.toml / pyproject.toml to read.",
 )
-def models_command(refresh: bool, as_json: bool, workspace: Path) -> None:
+@trust_option
+def models_command(refresh: bool, as_json: bool, workspace: Path, trust_workspace: bool) -> None:
     """List the configured models with price (per million tokens) and health."""
-    loaded = load_config(workspace.resolve())
+    loaded = load_config(workspace.resolve(), trusted=trust_workspace)
+    if loaded.ignored:
+        click.echo(f"tta-codegen: {loaded.trust_message()}", err=True)
     for issue in loaded.issues:
         click.echo(f"config: {issue}", err=True)
     code = EXIT_OK

@@ -19,7 +19,7 @@ from tta_codegen.cli.app import EXIT_OK, EXIT_USAGE, app
 from tta_codegen.config import load_config
 from tta_codegen.prompts.builder import SYSTEM_FILE
 from tta_codegen.prompts.library import PromptLibrary, PromptTemplate, library_for
-from tta_codegen.prompts.loader import PromptError
+from tta_codegen.prompts.loader import PromptError, for_cli
 from tta_codegen.prompts.meta import BUILTIN_VARIABLES
 from tta_codegen.prompts.roots import prompt_roots
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
@@ -98,7 +98,7 @@ def show_command(
     try:
         template = library.get(template_id)
     except PromptError as exc:
-        _fail(str(exc).replace("tta.listPrompts", "tta-codegen prompts list"))
+        _fail(for_cli(str(exc)))
         return
     if do_render:
         _render(library, template, var, language, selection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tta_codegen.cli.app import app, setup_logging
+from tta_codegen.cli.app import EXIT_FAILED, app, fail, setup_logging
 
 
 @app.command()
@@ -23,8 +23,12 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
 
     if tcp:
         host, sep, port = tcp.rpartition(":")
-        if not sep or not port.isdigit():
-            raise click.UsageError("--tcp takes HOST:PORT, e.g. 127.0.0.1:2087")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise click.UsageError("--tcp takes HOST:PORT with a port 1-65535, e.g. 127.0.0.1:2087")
+        host = host or "127.0.0.1"
+        try:
+            server.start_tcp(host, int(port))
+        except OSError as exc:  # port in use, host not local, no permission for the port
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
     else:
         server.start_io()

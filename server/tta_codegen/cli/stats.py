@@ -41,14 +41,16 @@ def stats_command(as_json: bool, workspace: Path) -> None:
     elif not data["models"]:
         click.echo(f"no requests recorded yet (ledger: {ledger.path})")
     else:
+        # As wide as the longest model id, so long ids (OpenRouter's) keep the columns.
+        width = max(len("model"), *(len(m["model"]) for m in data["models"]))
         click.echo(
-            f"{'model':<32} {'req':>5} {'fail':>5} {'ttft p50/p95 ms':>16} "
+            f"{'model':<{width}} {'req':>5} {'fail':>5} {'ttft p50/p95 ms':>16} "
             f"{'total p50/p95 ms':>17} {'tok/s':>7} {'today $':>10} {'total $':>10}"
         )
         for m in data["models"]:
             tps = "-" if m["tokens_per_s"] is None else f"{m['tokens_per_s']:.1f}"
             click.echo(
-                f"{m['model']:<32} {m['requests']:>5} {m['failures']:>5} "
+                f"{m['model']:<{width}} {m['requests']:>5} {m['failures']:>5} "
                 f"{_ms(m['ttft_p50_ms']) + '/' + _ms(m['ttft_p95_ms']):>16} "
                 f"{_ms(m['total_p50_ms']) + '/' + _ms(m['total_p95_ms']):>17} {tps:>7} "
                 f"{m['cost_today_usd']:>10.4f} {m['cost_total_usd']:>10.4f}"
@@ -61,4 +63,5 @@ def stats_command(as_json: bool, workspace: Path) -> None:
         for name, b in data["budget"].items():
             if "left" in b:
                 click.echo(f"budget.{name}: ${b['left']:.4f} left of ${b['limit']:.2f}")
+        click.echo(f"ledger: {ledger.path}")
     sys.exit(EXIT_USAGE if not loaded.ok else EXIT_OK)

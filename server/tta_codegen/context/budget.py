@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tta_codegen.context.redact import redact
 from tta_codegen.context.retrieve import Example
 from tta_codegen.context.rules import RuleFile
 from tta_codegen.context.tokens import estimate_tokens
 from tta_codegen.context.types import ContextPart, ContextResult
 from tta_codegen.context.window import cursor_window
+from tta_codegen.redact import redact
 
 log = logging.getLogger(__name__)
 

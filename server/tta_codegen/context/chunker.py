@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from tta_codegen.context.redact import redact
 from tta_codegen.context.tokens import _IDENT, STOPWORDS, tokenize
+from tta_codegen.redact import redact
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
 
 MAX_CHUNK_LINES = 80  # longer chunks are shown truncated (their terms are all indexed)

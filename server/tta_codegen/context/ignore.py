@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pathspec
 
-from tta_codegen.context.redact import is_secret_path
+from tta_codegen.redact import is_secret_path
 
 IGNORE_FILE = ".tta-codegenignore"
 # Never worth indexing, with or without a .gitignore saying so.

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from tta_codegen.context.redact import is_secret_path, redact
+from tta_codegen.redact import is_secret_path, redact
 
 log = logging.getLogger(__name__)
 

@@ -41,6 +41,9 @@ def _diagnostics(output: str, wd: Workdir) -> list[GateDiagnostic]:
 async def command_gate(
     gate: CommandGate, inp: GateInput, wd: Workdir, config: GatesConfig
 ) -> GateResult:
+    refusal = await sandbox.unsandboxed_refusal(config)
+    if refusal is not None:
+        return GateResult(gate.name, True, refusal, skipped=True)
     timeout = gate.timeout_s or config.timeout_s
     argv = ["/bin/sh", "-c", expand(gate.command, wd)]
     outcome, info = await sandbox.run(argv, workdir=wd, config=config, timeout_s=timeout)

@@ -2,10 +2,12 @@
 
 Owns the system calls: new network namespace (only a loopback device, no route out), new
 mount namespace in which every mount is remounted read-only except the gate's own
-temporary directory, resource limits, and joining a pids cgroup. Everything here runs in
-:func:`apply` inside ``preexec_fn``; the parent prepares a :class:`Plan` beforehand (mount
-table, cgroup path) so that the child does as little as possible. It must not import
-anything heavy nor touch the event loop.
+temporary directory and in which secret files and credential folders are covered (an
+empty read-only tmpfs over a folder, ``/dev/null`` over a file; see
+:mod:`tta_codegen.gates.secrets`), resource limits, and joining a pids cgroup.
+Everything here runs in :func:`apply` inside ``preexec_fn``; the parent prepares a
+:class:`Plan` beforehand (mount table, cgroup path, paths to hide) so that the child does
+as little as possible. It must not import anything heavy nor touch the event loop.
 
 Nothing here is required: the sandbox probes which parts work on this machine once
 (:mod:`tta_codegen.gates.sandbox`) and only asks for those.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import os
 import re
@@ -82,6 +85,11 @@ class Plan:
     writable: str | None = None
     # (mount point, flags to keep), read from /proc/self/mountinfo by the parent.
     mounts: tuple[tuple[str, int], ...] = ()
+    # Covered inside the mount namespace (only with readonly_fs): files read as empty,
+    # folders as an empty read-only folder. A path that vanished meanwhile is skipped;
+    # any other failure stops the gate (it must not run with a secret in reach).
+    hide_files: tuple[str, ...] = ()
+    hide_dirs: tuple[str, ...] = ()
     cgroup_procs: str | None = None  # a cgroup's cgroup.procs file to join
     limits: Limits | None = None
     uid: int = field(default_factory=os.getuid)
@@ -108,6 +116,26 @@ def _mount(source: str | None, target: str, flags: int) -> int:
             None,
         )
     )
+
+
+def _hide(target: str, is_dir: bool) -> None:
+    if is_dir:
+        rc = int(
+            _libc.mount(
+                b"tmpfs",
+                target.encode(),
+                b"tmpfs",
+                ctypes.c_ulong(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC),
+                b"size=4k,mode=0555",
+            )
+        )
+    else:
+        rc = _mount("/dev/null", target, MS_BIND)
+    if rc != 0:
+        err = ctypes.get_errno()
+        if err == errno.ENOENT:
+            return  # gone since the scan: nothing left to read
+        raise IsolationError(err, f"hide {target}: {os.strerror(err)}")
 
 
 def _unescape(text: str) -> str:
@@ -180,6 +208,11 @@ def apply(plan: Plan) -> None:
         for point, keep in plan.mounts:
             # Failures are expected for mounts hidden under others; they stay as they were.
             _mount(None, point, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
+        # After the remounts: these mounts are new and not in `plan.mounts`.
+        for target in plan.hide_dirs:
+            _hide(target, is_dir=True)
+        for target in plan.hide_files:
+            _hide(target, is_dir=False)
         # The working directory was entered before the bind mount existed and still points
         # through the (now read-only) mount below it: enter it again by name.
         os.chdir(os.getcwd())

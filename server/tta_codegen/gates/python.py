@@ -20,7 +20,7 @@ import sys
 import time
 import warnings
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tta_codegen.gates import sandbox
@@ -254,15 +254,91 @@ async def mypy_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateRes
 # --- tests ------------------------------------------------------------------------------
 
 
+def is_test_file(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
 def test_targets(inp: GateInput, wd: Workdir) -> list[str]:
     """The test files to run: those named, else generated test files among the extra files."""
     if inp.test_targets:
         return [t for t in inp.test_targets if (wd.work / t).is_file()]
-    return sorted(
-        p
-        for p in inp.extra_files
-        if Path(p).suffix == ".py" and (Path(p).name.startswith("test_") or p.endswith("_test.py"))
-    )
+    return sorted(p for p in inp.extra_files if is_test_file(p))
+
+
+# Directories never searched for a project's tests.
+_SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "build", "dist", "venv"})
+# Files looked at when searching for a module's tests, at most: a bound on a huge tree.
+MAX_SCANNED = 5000
+
+
+def _import_names(relpath: str) -> set[str]:
+    """The dotted names a test could import the module at ``relpath`` by."""
+    parts = list(PurePosixPath(relpath).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    names = set()
+    # Every suffix that starts at an import root: `src/pkg/m.py` is `pkg.m` (and `m`).
+    for i in range(len(parts)):
+        names.add(".".join(parts[i:]))
+    return {n for n in names if n}
+
+
+def _imports_of(relpath: str) -> re.Pattern[str]:
+    """Matches an import of the module at ``relpath`` in a test file's text."""
+
+    def either(names: set[str]) -> str:
+        return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+    module = PurePosixPath(relpath).with_suffix("")
+    forms = [rf"import\s+(?:{either(_import_names(relpath))})\b"]
+    forms.append(rf"from\s+(?:{either(_import_names(relpath))})\s+import\b")
+    if len(module.parts) > 1 and module.name != "__init__":
+        # `from pkg import m` (possibly among other names, possibly parenthesised).
+        package = either(_import_names(str(module.parent) + ".py"))
+        forms.append(rf"from\s+(?:{package})\s+import\s+\(?[\w\s,]*?\b{re.escape(module.name)}\b")
+    return re.compile(rf"^\s*(?:{'|'.join(forms)})", re.MULTILINE)
+
+
+def discover_tests(inp: GateInput) -> list[str]:
+    """Test files in the workspace that import the candidate's module (relpaths, sorted).
+
+    The project's own tests for a module are the best judge of code generated into it:
+    ``tests/test_m.py`` doing ``import m`` or ``from m import f`` (or ``from pkg import m``)
+    is run by the tests gate when code is generated into ``m.py``. Blocking: call in a thread.
+    """
+    if inp.workspace_root is None or not inp.workspace_root.is_dir():
+        return []
+    root = inp.workspace_root
+    rel = Path(inp.path)
+    if rel.is_absolute():
+        try:
+            rel = rel.relative_to(root)
+        except ValueError:
+            return []
+    relpath = rel.as_posix()
+    if is_test_file(relpath):
+        return []
+    pattern = _imports_of(relpath)
+    found: list[str] = []
+    scanned = 0
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        for name in sorted(files):
+            scanned += 1
+            if scanned > MAX_SCANNED:
+                return sorted(found)
+            path = Path(directory) / name
+            candidate = path.relative_to(root).as_posix()
+            if not is_test_file(candidate) or candidate == relpath:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")[:200_000]
+            except OSError:
+                continue
+            if pattern.search(text):
+                found.append(candidate)
+    return sorted(found)
 
 
 def _junit_failures(path: Path) -> tuple[list[tuple[str, str, str]], dict[str, int]]:
@@ -285,6 +361,9 @@ def _junit_failures(path: Path) -> tuple[list[tuple[str, str, str]], dict[str, i
 async def tests_gate(
     inp: GateInput, wd: Workdir, config: GatesConfig, targets: list[str]
 ) -> GateResult:
+    refusal = await sandbox.unsandboxed_refusal(config)
+    if refusal is not None:
+        return GateResult("tests", True, refusal, skipped=True)
     python = interpreter(config, wd.workspace)
     if _has_module(python, "pytest") is False:
         return GateResult("tests", True, "skipped: pytest is not installed", skipped=True)
@@ -336,11 +415,14 @@ def _tests_failed(
     targets: list[str],
     info: Any,
 ) -> GateResult:
+    fraction = 0.0
     if outcome.returncode == 5:
         header = f"no tests were collected from {', '.join(targets)}"
     elif counts:
         bad = counts["failures"] + counts["errors"]
         header = f"{bad} of {counts['tests']} test(s) failed"
+        if counts["tests"]:
+            fraction = max(counts["tests"] - bad, 0) / counts["tests"]
     else:
         header = f"pytest exited with {outcome.returncode}"
     lines = [header]
@@ -370,4 +452,5 @@ def _tests_failed(
         duration_s=outcome.duration_s,
         output=outcome.output,
         sandbox=info,
+        fraction=fraction,
     )

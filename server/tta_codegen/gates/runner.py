@@ -6,6 +6,11 @@ and always returns a result per gate that applies; it never raises for the code'
 and never calls a model (the refinement loop in the engine does, with
 :func:`~tta_codegen.gates.types.failure_summary`).
 
+Gate output is what the generated code chose to print: every result is redacted here, once,
+before anyone sees it (key-shaped strings and the machine's known secret values, see
+:mod:`tta_codegen.gates.secrets`) and capped in size, so the refinement prompt, the
+answer, the diagnostics, the logs and the ledger all get the same clean text.
+
 When the file does not parse, the other Python gates are not run (their answers would
 only repeat the syntax error) and report so.
 """
@@ -14,10 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+from dataclasses import replace
 
 from tta_codegen.gates import workdir as workdirs
 from tta_codegen.gates.command import command_gate
-from tta_codegen.gates.python import mypy_gate, ruff_gate, syntax_gate, test_targets, tests_gate
+from tta_codegen.gates.definition import definition_gate
+from tta_codegen.gates.examples import examples_gate
+from tta_codegen.gates.python import (
+    discover_tests,
+    is_test_file,
+    mypy_gate,
+    ruff_gate,
+    syntax_gate,
+    test_targets,
+    tests_gate,
+)
 from tta_codegen.gates.settings import BUILTIN_GATES, GatesConfig
 from tta_codegen.gates.types import (
     GateDiagnostic,
@@ -27,6 +44,7 @@ from tta_codegen.gates.types import (
     failure_summary,
 )
 from tta_codegen.gates.workdir import Workdir, WorkdirError
+from tta_codegen.redact import KnownSecrets, redact, secret_env_values
 
 __all__ = [
     "GateDiagnostic",
@@ -39,6 +57,9 @@ __all__ = [
 ]
 
 PYTHON_GATES = frozenset(BUILTIN_GATES)
+# A gate's message and each diagnostic are cut to this many characters (after redaction).
+MESSAGE_LIMIT = 6000
+DIAGNOSTIC_LIMIT = 1000
 
 
 def gates_for(inp: GateInput, config: GatesConfig) -> list[str]:
@@ -57,6 +78,15 @@ def gates_for(inp: GateInput, config: GatesConfig) -> list[str]:
 
 async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
     names = gates_for(inp, config)
+    if (
+        "tests" in names
+        and not inp.test_targets
+        and not any(is_test_file(p) for p in inp.extra_files)
+    ):
+        # No tests named or generated: the project's own tests of this module, if any.
+        found = await asyncio.to_thread(discover_tests, inp)
+        if found:
+            inp = replace(inp, test_targets=found)
     results: list[GateResult] = []
     wd: Workdir | None = None
     try:
@@ -68,6 +98,11 @@ async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
                 results.append(
                     GateResult(name, False, "not run: the file does not parse (see `syntax`)")
                 )
+                continue
+            if name == "definition":
+                checked = await definition_gate(inp)
+                if checked is not None:
+                    results.append(checked)
                 continue
             if wd is None:
                 try:
@@ -82,7 +117,29 @@ async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
         if wd is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(wd.remove)
-    return results
+    known = wd.secrets.known if wd is not None else KnownSecrets.of(secret_env_values(os.environ))
+    return [redact_result(r, known) for r in results]
+
+
+def _clean(text: str, known: KnownSecrets, limit: int) -> str:
+    text = redact(text, known)
+    if len(text) > limit:
+        cut = len(text) - limit
+        text = f"{text[: limit // 2]}\n[... {cut} characters cut ...]\n{text[-limit // 2 :]}"
+    return text
+
+
+def redact_result(result: GateResult, known: KnownSecrets) -> GateResult:
+    """``result`` with its message, diagnostics and output redacted and capped."""
+    return replace(
+        result,
+        message=_clean(result.message, known, MESSAGE_LIMIT) if result.message else None,
+        diagnostics=[
+            replace(d, message=_clean(d.message, known, DIAGNOSTIC_LIMIT))
+            for d in result.diagnostics
+        ],
+        output=redact(result.output, known),
+    )
 
 
 async def _build_workdir(inp: GateInput) -> Workdir:
@@ -105,6 +162,8 @@ async def _run_one(
         return await ruff_gate(inp, wd, config)
     if name == "mypy":
         return await mypy_gate(inp, wd, config)
+    if name == "examples":
+        return await examples_gate(inp, wd, config)
     if name == "tests":
         targets = await asyncio.to_thread(test_targets, inp, wd)
         # Nothing to test is not a result: the gate is simply left out.

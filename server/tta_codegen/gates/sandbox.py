@@ -3,8 +3,12 @@
 Owns process life: every gate process starts in a session of its own (and, as root, a pids
 cgroup of its own) so that a timeout kills it and everything it spawned. What isolation
 this machine allows is probed once per server process with a real child
-(:func:`capabilities`) and reported with every result (:class:`SandboxInfo`); a part that
-does not work is left out silently rather than failing the gates.
+(:func:`capabilities`) and reported with every result (:class:`SandboxInfo`). A part that
+does not work is left out and named in the notes, with one exception: where no mount
+namespace can hide the secret files (:mod:`tta_codegen.gates.secrets`), gates that
+execute generated code do not run unless ``[gates] allow_unsandboxed = true``
+(:func:`unsandboxed_refusal`). ``TTA_GATES_NO_NAMESPACES=1`` in the server's environment
+makes the probe find no namespaces, so that this path can be tested on any machine.
 
 It never passes the parent's environment: only an allow-list (PATH, LANG, ...), the names
 the user lists in ``gates.pass_env`` minus anything that looks like a secret.
@@ -18,7 +22,6 @@ import functools
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -31,11 +34,11 @@ from tta_codegen.gates import isolation
 from tta_codegen.gates.settings import GatesConfig
 from tta_codegen.gates.types import SandboxInfo
 from tta_codegen.gates.workdir import Workdir
+from tta_codegen.redact import SECRET_ENV_NAME
 
-# Never passed to a gate, even when listed in pass_env.
-SECRET_NAME = re.compile(
-    r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.IGNORECASE
-)
+# Set (to anything but "" or "0") in the server's environment: behave as on a machine
+# without namespaces. For tests of the unsandboxed path; documented in docs/security.md.
+NO_NAMESPACES_ENV = "TTA_GATES_NO_NAMESPACES"
 _PASSED_BY_DEFAULT = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
 
 
@@ -46,6 +49,11 @@ class Capabilities:
     readonly_fs: bool
     cgroup_base: Path | None
     notes: tuple[str, ...] = ()
+
+    @property
+    def hides_secrets(self) -> bool:
+        """Secret files can be covered: a mount namespace works (the probe checked it)."""
+        return self.readonly_fs
 
     def info(self, allow_network: bool) -> SandboxInfo:
         if self.cgroup_base is not None:
@@ -76,6 +84,11 @@ try:
 except OSError:
     res["rw"] = False
 res["ifaces"] = sorted(name for _, name in socket.if_nameindex())
+try:
+    with open(sys.argv[3]) as fh:
+        res["hidden"] = fh.read() == ""
+except OSError:
+    res["hidden"] = True
 print(json.dumps(res))
 """
 
@@ -140,6 +153,9 @@ async def _probe() -> Capabilities:
     notes: list[str] = []
     if cgroup is None and os.geteuid() == 0:
         notes.append("no pids cgroup: the process count of gates is not limited (root)")
+    if os.environ.get(NO_NAMESPACES_ENV, "") not in ("", "0"):
+        notes.append(f"namespaces turned off by {NO_NAMESPACES_ENV}")
+        return Capabilities(False, False, False, cgroup, tuple(notes))
     if not sys.platform.startswith("linux"):
         notes.append("not Linux: no network or file-system isolation")
         return Capabilities(False, False, False, cgroup, tuple(notes))
@@ -165,7 +181,10 @@ async def _try_plan(plan: isolation.Plan) -> tuple[bool, str]:
         tempfile.TemporaryDirectory(prefix="tta-gates-probe-") as writable,
     ):
         mounts = await asyncio.to_thread(isolation.read_mounts) if plan.readonly_fs else ()
-        plan = replace(plan, writable=writable, mounts=mounts)
+        secret = os.path.join(protected, "secret")
+        await asyncio.to_thread(Path(secret).write_text, "probe", encoding="utf-8")
+        hidden = (secret,) if plan.readonly_fs else ()
+        plan = replace(plan, writable=writable, mounts=mounts, hide_files=hidden)
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -174,6 +193,7 @@ async def _try_plan(plan: isolation.Plan) -> tuple[bool, str]:
                 _PROBE,
                 protected,
                 writable,
+                secret,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -191,7 +211,25 @@ async def _try_plan(plan: isolation.Plan) -> tuple[bool, str]:
             return False, f"isolation {what}: network namespace still sees {res['ifaces']}"
         if plan.readonly_fs and not (res["ro"] and res["rw"]):
             return False, f"isolation {what}: read-only remount did not hold"
+        if plan.readonly_fs and not res["hidden"]:
+            return False, f"isolation {what}: a secret file could not be hidden"
         return True, ""
+
+
+async def unsandboxed_refusal(config: GatesConfig) -> str | None:
+    """Why a gate that executes generated code must not run here, or None when it may.
+
+    Without a mount namespace the secret files cannot be hidden from the code, so it does
+    not run unless the user said ``allow_unsandboxed``.
+    """
+    caps = await capabilities()
+    if caps.hides_secrets or config.allow_unsandboxed:
+        return None
+    why = "; ".join(caps.notes) or "no mount namespace"
+    return (
+        "skipped: generated code was not run: this machine has no sandbox that hides "
+        f"secret files from it ({why}); set [gates] allow_unsandboxed = true to run it anyway"
+    )
 
 
 @dataclass
@@ -258,7 +296,7 @@ def scrubbed_env(workdir: Workdir, config: GatesConfig) -> dict[str, str]:
         "TTA_GATES_WORKSPACE": str(workdir.workspace) if workdir.workspace else "",
     }
     for name in (*_PASSED_BY_DEFAULT, *config.pass_env):
-        if name in parent and name not in env and not SECRET_NAME.search(name):
+        if name in parent and name not in env and not SECRET_ENV_NAME.search(name):
             env[name] = parent[name]
     return env
 
@@ -368,6 +406,8 @@ async def run(
         readonly_fs=caps.readonly_fs,
         writable=str(workdir.root),
         mounts=mounts,
+        hide_files=workdir.secrets.files if caps.readonly_fs else (),
+        hide_dirs=workdir.secrets.dirs if caps.readonly_fs else (),
         cgroup_procs=str(cgroup / "cgroup.procs") if cgroup else None,
         limits=isolation.Limits(
             cpu_s=math.ceil(timeout_s) + 1,

@@ -9,10 +9,11 @@ list of gates for one language. The built-in gates (``syntax``, ``ruff``, ``mypy
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BUILTIN_GATES: tuple[str, ...] = ("syntax", "ruff", "mypy", "tests")
+BUILTIN_GATES: tuple[str, ...] = ("syntax", "definition", "ruff", "mypy", "examples", "tests")
 
 # Errors-only rules: syntax errors (E9), comparisons that are always wrong (F63), statements
 # in the wrong place (F7), undefined names (F82), unused imports (F401) and redefinitions of
@@ -75,7 +76,9 @@ class GatesConfig(_Strict):
     # Names of the gates to run on generated code, in order: built-ins and command gate names.
     # A built-in gate that does not apply to a language (all of them but for Python) and the
     # `tests` gate when there is nothing to test are left out of the results.
-    enabled: list[str] = Field(default_factory=lambda: ["syntax", "ruff", "tests"])
+    enabled: list[str] = Field(
+        default_factory=lambda: ["syntax", "definition", "ruff", "examples", "tests"]
+    )
     # Default time limit of one gate, wall clock; the process group is killed when it is up.
     timeout_s: float = Field(default=30.0, gt=0, le=3600)
     # Address-space limit of each gate process (RLIMIT_AS).
@@ -88,6 +91,9 @@ class GatesConfig(_Strict):
     output_limit_bytes: int = Field(default=20_000, ge=1000, le=10_000_000)
     # Gates have no network when the platform allows it (a new network namespace).
     allow_network: bool = False
+    # Where no mount namespace can hide secret files from generated code (no namespaces,
+    # not Linux), the `tests` gate and command gates do not run; true runs them anyway.
+    allow_unsandboxed: bool = False
     # Extra environment variables passed to gate processes. Names that look like secrets
     # (*_KEY, *_TOKEN, *_SECRET, *PASSWORD*, ...) are never passed.
     pass_env: list[str] = Field(default_factory=list)
@@ -132,5 +138,23 @@ class GatesConfig(_Strict):
 
 
 class RefineConfig(_Strict):
+    """The candidate loop: draw up to K answers, keep the first that passes, else the best."""
+
     enabled: bool = True
-    max_iterations: int = Field(default=3, ge=1, le=20)
+    # K: candidates drawn at most (the first is the single shot at [generation] temperature).
+    max_iterations: int = Field(default=4, ge=1, le=20)
+    # Temperatures of the 2nd, 3rd, ... candidates; the last value repeats.
+    temperatures: list[float] = Field(default_factory=lambda: [0.4, 0.6, 0.8])
+    # Wall-clock bound of the whole loop (model calls and gates), seconds.
+    max_seconds: float = Field(default=90.0, gt=0, le=3600)
+    # When to show a candidate's gate failures to the model for the next one: "never",
+    # "tests" (only when it writes tests: the failing assertion is what it needs) or
+    # "always". For code, fresh samples measured better than corrections (docs/refine.md).
+    feedback: Literal["never", "tests", "always"] = "tests"
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperatures_in_range(cls, value: list[float]) -> list[float]:
+        if any(not 0.0 <= t <= 2.0 for t in value):
+            raise ValueError("temperatures must each be between 0 and 2")
+        return value

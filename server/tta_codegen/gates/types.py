@@ -11,6 +11,16 @@ from pathlib import Path
 from typing import Any
 
 
+@dataclass(frozen=True)
+class RequiredDefinition:
+    """A function the generated code must define, e.g. the stub being implemented."""
+
+    name: str
+    params: tuple[str, ...]  # parameter names in order, `*args`/`**kw` as written
+    # The function's docstring in the original text (its examples are checked too).
+    docstring: str = ""
+
+
 @dataclass
 class GateInput:
     # The file's path relative to the workspace root (absolute when there is no workspace).
@@ -26,6 +36,10 @@ class GateInput:
     extra_files: dict[str, str] = field(default_factory=dict)
     # Test files (relpaths) the `tests` gate runs; read from the workspace unless in extra_files.
     test_targets: list[str] = field(default_factory=list)
+    # What the user asked for, in words: its examples are checked by the `examples` gate.
+    description: str = ""
+    # Functions the code must define (name and parameters): the `definition` gate checks them.
+    required: list[RequiredDefinition] = field(default_factory=list)
 
     def in_region(self, line: int) -> bool:
         if self.region is None:
@@ -73,6 +87,12 @@ class GateResult:
     # Full (truncated) output of the gate's process, for logs; `message` is the summary.
     output: str = ""
     sandbox: SandboxInfo | None = None
+    # Partial credit: the share of checks inside the gate that passed (tests, examples),
+    # when the gate counts them; the candidate selection scores with it.
+    fraction: float | None = None
+    # What the code computed on the examples' inputs (reprs, in order): candidates that
+    # agree with each other are preferred. Only the `examples` gate fills it.
+    observed: list[str] = field(default_factory=list)
 
     def to_answer(self) -> dict[str, Any]:
         """The contract's ``{name, passed, message?}``."""

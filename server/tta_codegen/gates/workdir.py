@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from tta_codegen.gates import secrets as secret_paths
+from tta_codegen.gates.secrets import Secrets
 from tta_codegen.gates.types import GateInput
 
 # Files that change how tools see the candidate: copied from every directory between the
@@ -92,6 +94,8 @@ class Workdir:
     # Directories (relative) that act as import roots: "" and the candidate's package root.
     source_roots: list[str] = field(default_factory=list)
     has_ruff_config: bool = False
+    # What the gate processes must not read, and what their output must not carry.
+    secrets: Secrets = field(default_factory=Secrets)
 
     @property
     def candidate_path(self) -> Path:
@@ -212,4 +216,5 @@ def build(inp: GateInput) -> Workdir:
         workspace=workspace,
         source_roots=roots,
         has_ruff_config=has_ruff,
+        secrets=secret_paths.scan(workspace),
     )

@@ -92,6 +92,7 @@ class StreamingEditSession:
         self._owner: asyncio.Task[object] | None = None
         self._use_document_changes = _supports_document_changes(ls)
         self.on_progress: Callable[[str, int], None] | None = None
+        self.on_note: Callable[[str], None] | None = None
         tracker.add(uri, self)
 
     # -- the CodeSink side ------------------------------------------------------------
@@ -121,6 +122,10 @@ class StreamingEditSession:
     def progress(self, model: str, tokens: int) -> None:
         if self.on_progress is not None:
             self.on_progress(model, tokens)
+
+    def note(self, message: str) -> None:
+        if self.on_note is not None:
+            self.on_note(message)
 
     async def finish(self) -> types.Range:
         """Write out everything buffered and wait until the client has confirmed it."""

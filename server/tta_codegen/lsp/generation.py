@@ -27,6 +27,8 @@ from tta_codegen.lsp.diagnostics import answer_diagnostics, publish, result_diag
 from tta_codegen.lsp.edit_session import EditSessionError, StreamingEditSession
 from tta_codegen.lsp.params import GenerateParams, PositionParam, RefineParams
 from tta_codegen.lsp.review import PendingChange, lens_mode, new_id, open_document, registry
+from tta_codegen.request import implement_request, whole_lines
+from tta_codegen.stubs import Stub, find_stub
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -93,20 +95,48 @@ async def run_generate(ls: TtaLanguageServer, params: GenerateParams) -> dict[st
     start = _offset(ls, uri, params.position, "position")
     if not ls.loaded.ok:
         return _failed(ls.loaded.error_message())
-    if not params.description.strip() and not params.template:
+    doc = ls.workspace.get_text_document(uri)
+    stub = stub_at(doc, params.position.line)
+    if not params.description.strip() and not params.template and stub is None:
         raise JsonRpcInvalidParams("tta.generate: description is empty (say what to generate)")
     # The agent takes multi-step tasks (or mode "agent") when enabled and healthy;
     # otherwise it says why and the direct path below runs.
     agent_answer = await dispatch_agent(ls, params)
     if agent_answer is not None:
         return agent_answer
-    request = generate_request(ls.workspace.get_text_document(uri), start, params)
-    answer = await run_streaming(ls, uri, request, "Generating code", command="tta.generate")
+    if stub is not None:
+        stub = stub_at(doc, params.position.line)  # the document may have changed meanwhile
+    if stub is not None:
+        # On a stub's def line or inside its placeholder body: write the body in place.
+        request = implement_request(
+            path=doc.path,
+            language=language_for(doc.path, doc.language_id),
+            text=doc.source,
+            stub=stub,
+            description=params.description,
+            model=params.model,
+            template=params.template,
+            variables=params.variables,
+            refine=params.refine,
+        )
+        answer = await run_streaming(
+            ls, uri, request, "Implementing function", rewrite=True, command="tta.generate"
+        )
+    else:
+        request = generate_request(doc, start, params)
+        answer = await run_streaming(ls, uri, request, "Generating code", command="tta.generate")
     if params.tests and answer["status"] == "completed":
         from tta_codegen.lsp.testgen import run_generate_tests_for
 
         answer["tests"] = await run_generate_tests_for(ls, uri, answer, params.model)
     return answer
+
+
+def stub_at(doc: TextDocument, line: int) -> Stub | None:
+    """The Python stub (body only docstring/pass/.../raise NotImplementedError) at ``line``."""
+    if language_for(doc.path, doc.language_id) != "python":
+        return None
+    return find_stub(doc.source, line=line)
 
 
 def generate_request(doc: TextDocument, offset: int, params: GenerateParams) -> GenerationRequest:
@@ -124,20 +154,6 @@ def generate_request(doc: TextDocument, offset: int, params: GenerateParams) -> 
         variables=params.variables,
         refine=params.refine,
     )
-
-
-def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen a selection to whole lines when only indentation or a newline is left out,
-    so the rewrite owns its indentation and the selection's last newline."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if not text[line_start:start].strip():
-        start = line_start
-    if end > start and text[end - 1 : end] != "\n":
-        nl = text.find("\n", end)
-        rest = text[end:nl] if nl >= 0 else text[end:]
-        if not rest.strip():
-            end = nl + 1 if nl >= 0 else len(text)
-    return start, end
 
 
 async def run_refine(ls: TtaLanguageServer, params: RefineParams) -> dict[str, Any]:
@@ -229,6 +245,7 @@ async def run_streaming(
         reviews.progress(ls, running, model, tokens)
 
     session.on_progress = on_progress
+    session.on_note = lambda message: progress.report(message, force=True)
     try:
         return await _stream(ls, engine, uri, request, session, progress, command, pending)
     finally:
@@ -270,7 +287,8 @@ async def _stream(
         token = cmd.work_done_token if cmd is not None else None
         await progress.begin(token, "choosing a model…")
         result = await engine.generate(request, session)
-        if result.status == "completed":
+        if result.status in ("completed", "gates_failed"):
+            # Delivered: failing gates are reported with the code (pending in review mode).
             region = await session.finish()
             result.text = session.document().source[session.start : session.end]
             first_line = request.text.count("\n", 0, request.start)
@@ -308,7 +326,8 @@ async def _stream(
             progress.end(end)
             ls.session_done(session)
     assert result is not None
-    result.text = ""  # only a completed generation (answered above) has text
+    if result.status != "truncated":
+        result.text = ""  # a cut-off reply keeps its text in the answer, not in the document
     return result.to_answer()
 
 
@@ -328,6 +347,7 @@ def _keep_for_review(
         pending.generated = generated
         pending.model = result.model
         pending.edited_while_streaming = session.user_edited_inside
+        pending.status, pending.failing_gates = result.status, _failing(result)
         return pending
     if not lens_mode(ls):
         return None
@@ -342,8 +362,14 @@ def _keep_for_review(
         model=result.model,
         request=request,
         edited_while_streaming=session.user_edited_inside,
+        status=result.status,
+        failing_gates=_failing(result),
     )
     return registry(ls).add(ls, change)
+
+
+def _failing(result: GenerationResult) -> tuple[str, ...]:
+    return tuple(g.name for g in result.gate_results if not g.passed and not g.skipped)
 
 
 async def run_regenerate(

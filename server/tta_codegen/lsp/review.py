@@ -99,6 +99,9 @@ class PendingChange:
     prefix: str = ""  # written before the generated code (a test file's blank lines)
     # Called when the document closes: closing accepts (the text stays as the editor has it).
     on_closed: Any = None
+    # The answer's status; a "gates_failed" change carries the failing gates' names.
+    status: str = "completed"
+    failing_gates: tuple[str, ...] = ()
 
     # -- DocumentTracker listener ---------------------------------------------------------
 
@@ -263,6 +266,9 @@ class ReviewRegistry:
             if p.busy is not None or not p.tracked:
                 continue
             at = _line_range(doc, p.start)
+            if p.status == "gates_failed":
+                label = "⚠ gates failed: " + (", ".join(p.failing_gates) or "see diagnostics")
+                out.append(types.CodeLens(range=at, command=types.Command(title=label, command="")))
             out.append(_lens(at, "Accept", "tta.accept", p.id))
             out.append(_lens(at, "Discard", "tta.discard", p.id))
             out.append(_lens(at, "Diff", "tta.diff", p.id))

@@ -45,6 +45,10 @@ class TtaLanguageServer(LanguageServer):
         self.workspace_root: Path | None = None
         self.init_options: dict[str, Any] | None = None
         self.client_settings: dict[str, Any] | None = None
+        # The client vouches for the workspace (VS Code's workspace trust, Neovim's
+        # trusted_workspaces): initializationOptions.workspaceTrusted, tta/didChangeWorkspaceTrust.
+        self.client_trusted = False
+        self.trust_notice: str | None = None  # the last untrusted-keys message shown
         self.loaded = LoadedConfig(Config())
         self.engine = self._make_engine(self.loaded.config)
         self.sessions: list[StreamingEditSession] = []
@@ -76,6 +80,11 @@ class TtaLanguageServer(LanguageServer):
     def tracker(self) -> DocumentTracker:
         return self.protocol.tracker
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # A message the reader could not take gets its JSON-RPC error answer, not a popup.
+        if not self.protocol.answer_rejected(error):
+            super().report_server_error(error, source)
+
     def _make_engine(self, config: Config) -> Engine:
         return Engine(
             config,
@@ -94,6 +103,7 @@ class TtaLanguageServer(LanguageServer):
                 ("initializationOptions", self.init_options),
                 (f"workspace/configuration {SETTINGS_SECTION}", self.client_settings),
             ],
+            trusted=self.client_trusted,
         )
         if loaded.config != self.loaded.config:
             # Generations in flight keep their router; close it once they are done.
@@ -108,7 +118,21 @@ class TtaLanguageServer(LanguageServer):
                     type=types.MessageType.Error, message="tta-codegen: " + loaded.error_message()
                 )
             )
+        if announce:
+            self.announce_trust()
         return loaded
+
+    def announce_trust(self) -> None:
+        """Say once (again when it changes) which workspace keys are ignored for lack of trust."""
+        notice = self.loaded.trust_message()
+        if notice is not None and notice != self.trust_notice:
+            log.warning("%s", notice)
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning, message="tta-codegen: " + notice
+                )
+            )
+        self.trust_notice = notice
 
     def _close_old_routers(self) -> None:
         routers, self._old_routers = self._old_routers, []
@@ -156,7 +180,11 @@ def on_initialize(ls: TtaLanguageServer, params: types.InitializeParams) -> None
     if isinstance(opts, dict):
         # Editors nest our settings under their section name, or send them flat.
         section = opts.get(SETTINGS_SECTION)
-        ls.init_options = section if isinstance(section, dict) else opts
+        ls.init_options = dict(section) if isinstance(section, dict) else dict(opts)
+        # Not a config key: the client's word on workspace trust, beside the settings.
+        trusted = opts.get("workspaceTrusted", ls.init_options.get("workspaceTrusted"))
+        ls.init_options.pop("workspaceTrusted", None)
+        ls.client_trusted = trusted is True
     ls.reload_config(announce=False)
 
 

@@ -105,12 +105,15 @@ async def _generate_tests(
         return GenerationResult(status="failed", error=ls.loaded.error_message()).to_answer()
     root = ls.workspace_root
     doc = ls.workspace.get_text_document(uri)
-    source_path = Path(doc.path)
-    if root is None or not source_path.is_relative_to(root):
+    # Compared resolved, never as text: "<ws>/../outside/x.py" (or %2e%2e, or a link out of
+    # the workspace) names a file outside it, whatever its spelling starts with.
+    source_path = await asyncio.to_thread(Path(doc.path).resolve)
+    real_root = None if root is None else await asyncio.to_thread(root.resolve)
+    if root is None or real_root is None or not source_path.is_relative_to(real_root):
         raise JsonRpcInvalidParams(
             "tta.generateTests needs a workspace folder that contains the document"
         )
-    rel = source_path.relative_to(root)
+    rel = source_path.relative_to(real_root)
     test_path = test_file_for(root, rel, ls.loaded.config.generation.tests_dir)
     test_rel = test_path.relative_to(root.resolve())
     test_uri = test_path.as_uri()

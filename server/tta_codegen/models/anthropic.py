@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tta_codegen.models.base import ChatMessage, ModelRequest, StreamItem, TextDelta, Usage
+from tta_codegen.models.base import ChatMessage, ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
     error_from_response,
@@ -128,6 +128,10 @@ class AnthropicProvider:
                             yield TextDelta(text)
                     elif kind == "message_delta":
                         saw_usage |= _merge_usage(usage, payload.get("usage"))
+                        delta = payload.get("delta")
+                        reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+                        if isinstance(reason, str) and reason:
+                            yield Stop("length" if reason == "max_tokens" else "stop")
                     elif kind == "message_stop":
                         stopped = True
                         break

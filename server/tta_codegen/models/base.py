@@ -39,9 +39,23 @@ class Usage:
     completion_tokens: int = 0
     # Set when the provider reports the price itself (OpenRouter's usage.cost).
     cost_usd: float | None = None
+    # True when the provider sent no usage and the counts are ours (chars/4, chunks).
+    estimated: bool = False
 
 
-StreamItem = TextDelta | Usage
+@dataclass(frozen=True)
+class Stop:
+    """Why the provider ended the reply, in one vocabulary for every wire format.
+
+    ``"length"`` means the token limit cut it off (OpenAI ``finish_reason: "length"``,
+    Anthropic ``stop_reason: "max_tokens"``, Ollama ``done_reason: "length"``, llama.cpp's
+    ``"length"``): the reply is not whole. Anything else (``"stop"``) ended it normally.
+    """
+
+    reason: str
+
+
+StreamItem = TextDelta | Usage | Stop
 
 
 class Provider(Protocol):
@@ -50,7 +64,7 @@ class Provider(Protocol):
     config: ProviderConfig
 
     def stream(self, model: ModelConfig, request: ModelRequest) -> AsyncGenerator[StreamItem]:
-        """Yield text deltas as they arrive, then (at most) one Usage."""
+        """Yield text deltas as they arrive, then (at most) one Stop and one Usage."""
         ...
 
     async def aclose(self) -> None: ...

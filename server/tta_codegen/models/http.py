@@ -122,6 +122,11 @@ async def error_from_response(
     hint = ""
     if kind == "auth":
         hint = " (check the API key in the environment variable named by api_key_env)"
+    elif kind == "not_found":
+        # A server at its root (llama.cpp, vLLM) answers 404 when base_url lacks /v1.
+        url = str(response.request.url.copy_with(query=None))
+        openai_root = url.endswith("/chat/completions") and "/v1/" not in url
+        hint = f" (at {url}" + ("; does base_url need /v1?)" if openai_root else ")")
     return ProviderError(
         f"provider {provider!r}: {message}{hint}",
         status=status,

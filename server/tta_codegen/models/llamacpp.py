@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tta_codegen.config import ModelConfig, ProviderConfig
-from tta_codegen.models.base import ModelRequest, StreamItem, TextDelta, Usage
+from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.embedded import shipped_model_path
 from tta_codegen.models.errors import ProviderError
 
@@ -264,6 +264,8 @@ class LlamaCppProvider:
                     raise item
                 if isinstance(item, RunStats):
                     self.last_run = item
+                    # "length": max_tokens ran out before the end of sequence or the fence.
+                    yield Stop("length" if item.stopped == "length" else "stop")
                     yield Usage(item.prompt_tokens, item.completion_tokens, cost_usd=0.0)
                     return
                 yield TextDelta(item)

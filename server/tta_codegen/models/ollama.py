@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tta_codegen.models.base import ModelRequest, StreamItem, TextDelta, Usage
+from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
     error_from_response,
@@ -91,6 +91,8 @@ class OllamaProvider:
                     if isinstance(text, str) and text:
                         yield TextDelta(text)
                     if chunk.get("done"):
+                        reason = chunk.get("done_reason")
+                        yield Stop("length" if reason == "length" else "stop")
                         usage = Usage(
                             prompt_tokens=int(chunk.get("prompt_eval_count") or 0),
                             completion_tokens=int(chunk.get("eval_count") or 0),

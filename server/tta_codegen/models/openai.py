@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from tta_codegen.config import ModelConfig, ProviderConfig
-from tta_codegen.models.base import ModelRequest, StreamItem, TextDelta, Usage
+from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
     error_from_response,
@@ -114,11 +114,16 @@ class OpenAIProvider:
                         text = delta.get("content") if isinstance(delta, dict) else None
                         if isinstance(text, str) and text:
                             yield TextDelta(text)
-                        if choice.get("finish_reason") == "error":
+                        reason = choice.get("finish_reason")
+                        if reason == "error":
                             raise ProviderError(
                                 f"provider {self.name!r} ended the stream with an error",
                                 kind="stream",
                             )
+                        if isinstance(reason, str) and reason:
+                            # Out at once: a caller that stops reading right after the text
+                            # still knows why the reply ended.
+                            yield Stop("length" if reason == "length" else "stop")
                     raw_usage = chunk.get("usage")
                     if isinstance(raw_usage, dict):
                         usage = _usage(raw_usage)

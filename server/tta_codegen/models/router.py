@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tta_codegen.config import Config, ModelConfig
-from tta_codegen.models.base import ModelRequest, Provider, TextDelta, Usage
+from tta_codegen.models.base import ModelRequest, Provider, Stop, TextDelta, Usage
 from tta_codegen.models.breaker import BreakerBoard, shared_board
 from tta_codegen.models.budget import BudgetExceeded, check_budget, estimate_cost, is_free
 from tta_codegen.models.catalog import CatalogEntry, enrich, load_all_caches_async
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 # How far back, and how often, the ledger is read for observed latency and failures.
 _OBSERVED_WINDOW_S = 7 * 86_400
 _OBSERVED_REFRESH_S = 60.0
+# After the caller stopped a reply (its code block closed), how long to keep reading for
+# the provider's usage chunk and finish reason before closing the stream.
+USAGE_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class AttemptFailed:
     error: str
     streamed: bool  # True when text had already been delivered from this attempt
     kind: str = "error"  # ProviderError.kind, or "circuit_open" / "budget" / "config"
+    # What this attempt spent, as written to the ledger (a failure still costs).
+    usage: Usage | None = None
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class Finished:
     ttft_s: float | None = None  # request sent -> first text, on the final try
     latency_s: float = 0.0
     tries: int = 1
+    stop_reason: str | None = None  # "length": the token limit cut the reply off
 
 
 RouterEvent = AttemptStarted | Retrying | TextDelta | AttemptFailed | Finished
@@ -246,14 +253,16 @@ class ModelRouter:
         request: ModelRequest,
         model_id: str | None = None,
         should_stop: Callable[[], bool] | None = None,
-        accept: Callable[[], str | None] | None = None,
+        accept: Callable[[str | None], str | None] | None = None,
     ) -> AsyncIterator[RouterEvent]:
         """Stream from the first model that works.
 
-        ``should_stop`` lets the caller end a reply early (the code block closed): the
-        provider stream is closed at once and usage is estimated from what arrived.
-        ``accept`` judges a finished reply: a message means it was unusable (prose only,
-        too long), and the next model in the plan is tried as after a failure.
+        ``should_stop`` lets the caller end a reply early (the code block closed): no more
+        text is passed on, the stream is read for at most :data:`USAGE_GRACE_S` more for
+        its usage and finish reason, then closed (usage is estimated, and marked so, when
+        none came). ``accept`` judges a finished reply, given the provider's stop reason
+        (``"length"`` when the token limit cut it): a message means it was unusable (prose
+        only, too long), and the next model in the plan is tried as after a failure.
         Raises SafetyRefused or BudgetExceeded before anything is sent, AllModelsFailed
         when every model in the plan failed.
         """
@@ -327,7 +336,7 @@ class ModelRouter:
         req: ModelRequest,
         original: ModelRequest,
         should_stop: Callable[[], bool] | None,
-        accept: Callable[[], str | None] | None = None,
+        accept: Callable[[str | None], str | None] | None = None,
     ) -> AsyncGenerator[RouterEvent]:
         """One model: tries (with retries) until it finishes or gives up."""
         prompt_tokens = estimate_tokens(original)
@@ -338,19 +347,41 @@ class ModelRouter:
             started = time.perf_counter()
             ttft: float | None = None
             usage: Usage | None = None
+            stop_reason: str | None = None
             streamed = False
             deltas = 0
+            grace_until: float | None = None  # set once the caller stopped the reply
             try:
                 async with aclosing(provider.stream(model, req)) as items:
-                    async for item in items:
+                    while True:
+                        if grace_until is None:
+                            try:
+                                item = await anext(items)
+                            except StopAsyncIteration:
+                                break
+                        else:
+                            left = grace_until - time.perf_counter()
+                            if left <= 0 or usage is not None:
+                                break
+                            try:
+                                item = await asyncio.wait_for(anext(items), left)
+                            except (StopAsyncIteration, TimeoutError, ProviderError):
+                                break  # the code is whole; what follows it does not matter
                         if isinstance(item, TextDelta):
+                            deltas += 1  # billed even after the stop: counted
+                            if grace_until is not None:
+                                continue
                             if ttft is None:
                                 ttft = time.perf_counter() - started
                             streamed = True
-                            deltas += 1
                             yield item
                             if should_stop is not None and should_stop():
-                                break
+                                grace_until = time.perf_counter() + USAGE_GRACE_S
+                        elif isinstance(item, Stop):
+                            # After the caller's stop the reply was whole for it: a later
+                            # "length" cut only the prose after the code.
+                            if grace_until is None:
+                                stop_reason = item.reason
                         else:
                             usage = item
             except ProviderError as exc:
@@ -362,8 +393,8 @@ class ModelRouter:
                 ):
                     cooldown = exc.retry_after
                 self.breakers.failure(model.id, bcfg, str(exc), cooldown)
-                spent = usage or Usage(prompt_tokens if streamed else 0, deltas)
-                await self._record(
+                spent = usage or Usage(prompt_tokens if streamed else 0, deltas, estimated=streamed)
+                spent_usd = await self._record(
                     model, original, spent, latency, ttft, "error", exc.kind, billed=streamed
                 )
                 delay = None if streamed else self.retry.delay(tries, exc)
@@ -372,12 +403,12 @@ class ModelRouter:
                     await self._sleep(delay)
                     continue
                 message = str(exc) if tries == 1 else f"{exc} (after {tries} tries)"
-                yield AttemptFailed(model.id, message, streamed, exc.kind)
+                yield AttemptFailed(model.id, message, streamed, exc.kind, spent, spent_usd)
                 return
             except (GeneratorExit, asyncio.CancelledError):
                 # The caller went away (cancel): note it without awaiting in a dying task.
                 self.breakers.release(model.id)
-                spent = usage or Usage(prompt_tokens, deltas)
+                spent = usage or Usage(prompt_tokens, deltas, estimated=True)
                 self._spawn(
                     self._record(
                         model,
@@ -393,15 +424,17 @@ class ModelRouter:
                 raise
             latency = time.perf_counter() - started
             if usage is None:
-                usage = Usage(prompt_tokens, deltas)
+                usage = Usage(prompt_tokens, deltas, estimated=True)
             self.breakers.success(model.id)
-            verdict = accept() if accept is not None else None
+            verdict = accept(stop_reason) if accept is not None else None
             if verdict:
-                await self._record(model, original, usage, latency, ttft, "error", "unusable")
-                yield AttemptFailed(model.id, verdict, streamed, "unusable")
+                cost = await self._record(
+                    model, original, usage, latency, ttft, "error", "unusable"
+                )
+                yield AttemptFailed(model.id, verdict, streamed, "unusable", usage, cost)
                 return
             cost = await self._record(model, original, usage, latency, ttft, "ok", None)
-            yield Finished(model.id, usage, cost, ttft, latency, tries)
+            yield Finished(model.id, usage, cost, ttft, latency, tries, stop_reason)
             return
 
     async def _record(

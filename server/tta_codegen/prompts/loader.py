@@ -23,7 +23,30 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
 class PromptError(Exception):
-    """A template is missing, broken, or was given bad variables."""
+    """A template is missing, broken, or was given bad variables.
+
+    Messages point at the editor's commands (the language server shows them as they are);
+    :func:`for_cli` rewords those pointers for the terminal.
+    """
+
+
+# Editor pointers in PromptError messages, and what the CLI says instead.
+_CLI_POINTERS = (
+    ("(see tta.listPrompts)", "(see tta-codegen prompts list)"),
+    (
+        "select the code and run it as a code action (tta.refine) instead of generating at a "
+        "position",
+        "rewrite existing code with tta-codegen refine --file F --lines A-B INSTRUCTION "
+        "instead of generate",
+    ),
+)
+
+
+def for_cli(message: str) -> str:
+    """``message`` with its editor pointers replaced by the CLI's own commands."""
+    for editor, cli in _CLI_POINTERS:
+        message = message.replace(editor, cli)
+    return message
 
 
 def builtin_prompts_dir() -> Path:

@@ -274,6 +274,28 @@ local function finish(job, err, result)
     end
   elseif GENERATING[job.command] and status == 'completed' then
     notify(('%s done: %s'):format(job.title, summary(result)))
+  elseif GENERATING[job.command] and status == 'gates_failed' then
+    local names = {}
+    for _, gate in ipairs(type(result.gates) == 'table' and result.gates or {}) do
+      if gate.passed == false then
+        table.insert(names, gate.name)
+      end
+    end
+    notify(
+      ('%s delivered, but gates failed (%s): %s'):format(
+        job.title,
+        #names > 0 and table.concat(names, ', ') or 'see diagnostics',
+        summary(result)
+      ),
+      vim.log.levels.WARN
+    )
+  elseif GENERATING[job.command] and status == 'truncated' then
+    notify(
+      job.title
+        .. ' was cut off at the token limit and could not be continued; the buffer is as it was'
+        .. ' (raise generation.max_tokens)',
+      vim.log.levels.WARN
+    )
   end
   -- Any answer but a failure or a cancel goes to the caller (review commands answer
   -- `accepted`, `discarded`, `refused`).

@@ -1,4 +1,4 @@
-"""Keeps secrets out of prompts: files never read, and key-shaped strings redacted.
+"""Keeps secrets out of prompts and gate output: files never read, key-shaped strings redacted.
 
 Two layers, because either alone leaks. Files that exist to hold credentials
 (``.env*``, private keys, cloud credential files) are never opened, so their content
@@ -8,13 +8,30 @@ machine (indexed chunks, rules files, the text around the cursor) goes through
 private key blocks, wherever they were planted. Redaction keeps line numbers stable
 (a multi-line key block becomes the same number of lines), so line ranges shown to the
 user still point at the right place.
+
+Gate output is text that code the model wrote chose to print, so it is redacted twice over:
+key-shaped strings as above, and the exact values the machine holds as secrets
+(:class:`KnownSecrets`: the environment's secret-named variables and the content of the
+workspace's secret files), plain and base64-encoded at any alignment. Shared by
+``context/`` and ``gates/``: it imports nothing of either.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import PurePath
+
+# Environment variable names that hold secrets: never passed to a gate, and their values
+# are redacted from gate output.
+SECRET_ENV_NAME = re.compile(
+    r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.IGNORECASE
+)
+# Shorter values are too likely to occur by chance to be replaced everywhere.
+MIN_KNOWN_SECRET = 8
 
 # File names (matched case-insensitively against the base name) that are never read.
 SECRET_FILE_PATTERNS = (
@@ -115,10 +132,78 @@ def _sub_assigned(text: str) -> str:
     return _ASSIGNED.sub(replace, text)
 
 
-def redact(text: str) -> str:
-    """``text`` with every key-shaped string replaced by ``[REDACTED <kind>]``."""
+def encoded_forms(value: str) -> set[str]:
+    """``value`` and the parts of its base64 (standard and URL-safe) that appear whatever
+    surrounds it: one per alignment of its first byte in a 3-byte group."""
+    raw = value.encode("utf-8")
+    forms = {value}
+    for skip in range(3):
+        body = raw[skip:]
+        body = body[: len(body) - len(body) % 3]
+        if len(body) < 6:
+            continue
+        forms.add(base64.b64encode(body).decode("ascii"))
+        forms.add(base64.urlsafe_b64encode(body).decode("ascii"))
+    return {f for f in forms if len(f) >= MIN_KNOWN_SECRET}
+
+
+@dataclass(frozen=True)
+class KnownSecrets:
+    """Exact secret values this machine holds; :meth:`redact` replaces them and their base64."""
+
+    pattern: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> KnownSecrets:
+        forms: set[str] = set()
+        for value in values:
+            value = value.strip()
+            if len(value) >= MIN_KNOWN_SECRET:
+                forms |= encoded_forms(value)
+        if not forms:
+            return cls()
+        # Longest first, so a value wins over a shorter one it contains.
+        alternatives = sorted(forms, key=len, reverse=True)
+        return cls(re.compile("|".join(re.escape(f) for f in alternatives)))
+
+    def redact(self, text: str) -> str:
+        if self.pattern is None or not text:
+            return text
+        return self.pattern.sub("[REDACTED secret]", text)
+
+
+def secret_env_values(environ: Mapping[str, str]) -> list[str]:
+    """Values of the variables whose names say they hold a secret (``*_API_KEY``, ...)."""
+    return [v for name, v in environ.items() if SECRET_ENV_NAME.search(name) and v.strip()]
+
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*(.*?)\s*$")
+
+
+def secret_file_values(text: str) -> list[str]:
+    """The values a secret file holds: the whole text, each line, and each ``NAME=value``.
+
+    Only for redaction: the values never leave memory.
+    """
+    values = [text.strip()]
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        values.append(line)
+        match = _ASSIGNMENT.match(line)
+        if match:
+            values.append(match.group(1).strip("'\""))
+    return [v for v in values if len(v) >= MIN_KNOWN_SECRET]
+
+
+def redact(text: str, known: KnownSecrets | None = None) -> str:
+    """``text`` with every key-shaped string replaced by ``[REDACTED <kind>]``, and with
+    the exact values in ``known`` (and their base64) replaced by ``[REDACTED secret]``."""
     if not text:
         return text
+    if known is not None:
+        text = known.redact(text)
     for kind, pattern in _PATTERNS:
         text = _sub_key(kind, text, pattern)
     text = _sub_assigned(text)
