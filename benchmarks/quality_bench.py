@@ -95,7 +95,9 @@ def overrides(cfg: QualityConfig) -> dict[str, Any]:
         # The problem's test is the judge; ruff's unused-import rule would fail prompts
         # that import typing names the answer does not use.
         "gates": {"enabled": ["syntax", "tests"], "tests": {"autoload_plugins": False}},
-        "refine": {"enabled": True, "max_iterations": cfg.max_iterations},
+        # HumanEval judges the answers, not the time: no wall-clock budget ([refine]
+        # max_seconds), which a busy machine would turn into failed problems.
+        "refine": {"enabled": True, "max_iterations": cfg.max_iterations, "max_seconds": 3600},
         "generation": {"temperature": 0.0, "max_tokens": cfg.max_tokens},
         # The document already holds everything; no index of a throwaway folder.
         "context": {"index": False},
