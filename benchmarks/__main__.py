@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--with-aider", action="store_true", help="install and time Aider too")
     ap.add_argument("--no-remote", action="store_true", help="HumanEval: embedded model only")
     ap.add_argument(
+        "--threads", type=int, help="HumanEval: llama.cpp threads of the embedded model"
+    )
+    ap.add_argument(
         "--runs",
         type=int,
         help="samples per figure (default: lsp 50 per line, tabby 30 per client)",
@@ -134,11 +137,12 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     problems: int | None = args.problems or 40
     if args.all:
         problems = None
-    cfg = QualityConfig(problems=problems, remote=not args.no_remote)
+    cfg = QualityConfig(problems=problems, remote=not args.no_remote, n_threads=args.threads)
     if args.quick:
         cfg = QualityConfig(
-            problems=args.problems or 3, max_tokens=96, max_iterations=2, remote=not args.no_remote
-        )
+            problems=args.problems or 3, max_tokens=96, max_iterations=2,
+            remote=not args.no_remote, n_threads=args.threads,
+        )  # fmt: skip
     return asyncio.run(run(cfg, _log))
 
 

@@ -49,6 +49,9 @@ class QualityConfig:
     max_tokens: int = 512
     max_iterations: int = 3
     remote: bool = True  # also evaluate configured non-embedded models
+    # llama.cpp threads of the embedded model; None: the provider's default (all cores).
+    # One is far faster on cores busy with other work (threads wait on each other).
+    n_threads: int | None = None
 
 
 def load_problems(limit: int | None) -> list[dict[str, Any]]:
@@ -85,11 +88,16 @@ def description(problem: dict[str, Any]) -> str:
 
 
 def overrides(cfg: QualityConfig) -> dict[str, Any]:
-    return {
+    threads = {} if cfg.n_threads is None else {
+        "providers": {"embedded": {"kind": "llamacpp", "n_threads": cfg.n_threads}}
+    }  # fmt: skip
+    return threads | {
         # The problem's test is the judge; ruff's unused-import rule would fail prompts
         # that import typing names the answer does not use.
         "gates": {"enabled": ["syntax", "tests"], "tests": {"autoload_plugins": False}},
-        "refine": {"enabled": True, "max_iterations": cfg.max_iterations},
+        # HumanEval judges the answers, not the time: no wall-clock budget ([refine]
+        # max_seconds), which a busy machine would turn into failed problems.
+        "refine": {"enabled": True, "max_iterations": cfg.max_iterations, "max_seconds": 3600},
         "generation": {"temperature": 0.0, "max_tokens": cfg.max_tokens},
         # The document already holds everything; no index of a throwaway folder.
         "context": {"index": False},
@@ -281,6 +289,7 @@ async def run(cfg: QualityConfig, log: Any = print) -> dict[str, Any]:
             "problems": len(problems),
             "max_tokens": cfg.max_tokens,
             "max_iterations": cfg.max_iterations,
+            "n_threads": cfg.n_threads or "provider default (all cores)",
             "temperature": 0.0,
             "gates": ["syntax", "tests"],
             "models": {},

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
+PROBLEMS = 1  # HumanEval problems the quality section runs here
+
 
 def _positive(report: dict[str, Any], *path: str) -> float:
     node: Any = report
@@ -41,8 +43,11 @@ def _summary(report: dict[str, Any], *path: str) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "quick.json"
+    # As little as proves every section still measures: one HumanEval problem, and one
+    # llama.cpp thread (several wait on each other at every token on busy cores).
+    args = ["--quick", "--no-remote", "--problems", str(PROBLEMS), "--threads", "1"]
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--no-remote", "--out", str(out)],
+        [sys.executable, "-m", "benchmarks", *args, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -110,14 +115,14 @@ def test_context_figures(report: dict[str, Any]) -> None:
 
 def test_quality_figures(report: dict[str, Any]) -> None:
     quality = report["quality"]
-    assert quality["problems"] == 3
+    assert quality["problems"] == PROBLEMS and quality["n_threads"] == 1
     models = quality["models"]
     assert "smollm2-135m-instruct" in models
     for modes in models.values():
         for mode in ("single_shot", "refine"):
             m = modes[mode]
-            assert m["problems"] == 3
-            assert len(m["per_problem"]) == 3
+            assert m["problems"] == PROBLEMS
+            assert len(m["per_problem"]) == PROBLEMS
             assert 0 <= m["pass_at_1"] <= 1 and 0 <= m["syntax_valid_rate"] <= 1
             _positive(m, "mean_iterations")
             _positive(m, "tokens_total")

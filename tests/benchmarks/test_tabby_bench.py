@@ -20,6 +20,8 @@ from benchmarks.__main__ import table
 from benchmarks._common import BenchmarkError
 from benchmarks.tabby_bench import CODE, ENV_VAR, TabbyBenchConfig, agent_from_env, run
 
+from tests.guards import HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = (
     "first_line_after_model",
@@ -103,7 +105,7 @@ def test_the_section_skips_with_a_line_when_no_build_is_named(tmp_path: Path) ->
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,  # hang guard: nothing runs, the command takes ~1 s
+        timeout=HANG_GUARD_S,  # nothing runs, the command takes ~1 s
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"tabby-agent side by side skipped: set {ENV_VAR}" in done.stderr
@@ -120,7 +122,7 @@ def test_a_broken_build_stops_the_run_naming_it(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,  # hang guard, as above
+        timeout=HANG_GUARD_S,
     )
     assert done.returncode == 1
     assert ENV_VAR in done.stderr and "nowhere.js" in done.stderr

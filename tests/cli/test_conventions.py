@@ -22,6 +22,7 @@ import pytest
 
 from tests.cli.conftest import RunCli, cli_env, fake_config
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
 
 REPO = Path(__file__).resolve().parents[2]
 CODE = "def add(a, b):\n    return a + b\n"
@@ -80,14 +81,14 @@ def _interrupt_at_prompt(args: list[str], cwd: Path, env: dict[str, str]) -> tup
     )  # fmt: skip
     os.close(slave)
     seen = b""
-    deadline = time.monotonic() + 60  # hang guard only
+    deadline = time.monotonic() + HANG_GUARD_S  # hang guard only
     while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
         try:
             seen += os.read(master, 4096)
         except OSError:
             break
     proc.send_signal(signal.SIGINT)
-    proc.wait(60)
+    proc.wait(HANG_GUARD_S)
     try:
         while chunk := os.read(master, 4096):
             seen += chunk
@@ -136,7 +137,7 @@ async def test_serve_tcp_bad_port_and_port_in_use_are_one_line(ws: Path, cli: Ru
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        r = await cli("serve", "--tcp", f"127.0.0.1:{port}", timeout=60)
+        r = await cli("serve", "--tcp", f"127.0.0.1:{port}")
     assert r.code == 1, r.stderr
     assert_one_line(r.stderr)
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr

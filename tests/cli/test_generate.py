@@ -11,6 +11,7 @@ import pytest
 
 from tests.cli.conftest import RunCli, fake_config
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import until
 
 CODE = "def add(a, b):\n    return a + b\n"
 REPLY = Reply.text(f"Sure, here it is:\n```python\n{CODE}```\nThis adds two numbers.")
@@ -221,10 +222,8 @@ async def test_file_edited_during_generation_is_not_overwritten(
     target = ws / "mod.py"
     target.write_text("x = 1\n")
     run = asyncio.create_task(cli("generate", "add", "--file", "mod.py"))
-    for _ in range(600):  # the request reached the model: the CLI has read the file
-        if fake.requests:
-            break
-        await asyncio.sleep(0.05)
+    # The request reached the model: the CLI has read the file.
+    await until(lambda: fake.requests, "the CLI's request", interval=0.05)
     target.write_text("x = 2  # edited meanwhile\n")
     r = await run
     assert r.code == 1 and "changed while generating" in r.stderr

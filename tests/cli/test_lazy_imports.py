@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.guards import HANG_GUARD_S
+
 # By module path: the package re-exports the click group under the same name `app`.
 app_module = importlib.import_module("tta_codegen.cli.app")
 
@@ -23,7 +25,7 @@ def imported_modules(*args: str, cwd: Path) -> set[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,  # hang guard only; the command takes well under a second idle
+        timeout=HANG_GUARD_S,  # the command takes well under a second idle
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = set()

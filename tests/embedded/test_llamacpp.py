@@ -19,10 +19,14 @@ from tta_codegen.models.llamacpp import LlamaCppProvider
 pytestmark = pytest.mark.slow
 
 MODEL = ModelConfig(id="smollm2-135m-instruct", provider="embedded")
+# One llama.cpp thread: on cores busy with other work, several threads wait on each other at
+# every token (a generation measured 1 tok/s with 2 threads at load 9, 7 tok/s with one).
+# Every provider here uses the same settings, so the process loads the model once.
+ONE_THREAD = {"kind": "llamacpp", "n_threads": 1}
 
 
 def provider() -> LlamaCppProvider:
-    return LlamaCppProvider("embedded", ProviderConfig(kind="llamacpp"))
+    return LlamaCppProvider("embedded", ProviderConfig(**ONE_THREAD))
 
 
 def ask(text: str, max_tokens: int) -> ModelRequest:
@@ -34,6 +38,7 @@ def ask(text: str, max_tokens: int) -> ModelRequest:
 
 
 async def collect(p: LlamaCppProvider, request: ModelRequest) -> tuple[list[str], list[Usage]]:
+    """The text deltas and the Usage items of one stream (its Stop is checked on its own)."""
     deltas: list[str] = []
     usages: list[Usage] = []
     async for item in p.stream(MODEL, request):
@@ -55,10 +60,16 @@ async def test_a_reply_cut_by_max_tokens_ends_with_a_length_stop() -> None:
 
 async def test_generates_tokens_with_usage_from_the_shipped_model() -> None:
     p = provider()
-    deltas, usages = await collect(p, ask("Write a function that adds two numbers.", 12))
+    items = [
+        item async for item in p.stream(MODEL, ask("Write a function that adds two numbers.", 12))
+    ]
+    deltas = [i.text for i in items if isinstance(i, TextDelta)]
     assert deltas and "".join(deltas).strip()
-    assert len(usages) == 1  # exactly one Usage, after the text
-    usage = usages[0]
+    # The text, then why it ended (cut off at max_tokens, or ended on its own), then one Usage.
+    *text, stop, usage = items
+    assert all(isinstance(i, TextDelta) for i in text)
+    assert isinstance(stop, Stop) and stop.reason in ("length", "stop")
+    assert isinstance(usage, Usage)
     assert usage.prompt_tokens > 10  # the chat template wraps the two messages
     assert 0 < usage.completion_tokens <= 13  # max_tokens (+ the sample that hit the cap)
     assert usage.cost_usd == 0.0
@@ -123,7 +134,7 @@ async def test_model_loads_once_per_process_and_off_the_event_loop() -> None:
     assert ticks >= 3, "the event loop was blocked while the model loaded"
     assert first.load_s > 0
     # A second provider (a config reload builds new ones) reuses the same model.
-    again = await LlamaCppProvider("other", ProviderConfig(kind="llamacpp")).load()
+    again = await LlamaCppProvider("other", ProviderConfig(**ONE_THREAD)).load()
     assert again is first
 
 
@@ -138,7 +149,7 @@ async def test_two_requests_at_once_take_turns_and_both_finish() -> None:
 
 async def test_missing_model_file_is_an_actionable_error(tmp_path: Path) -> None:
     p = LlamaCppProvider(
-        "mine", ProviderConfig(kind="llamacpp", model_path=str(tmp_path / "nope.gguf"))
+        "mine", ProviderConfig(**ONE_THREAD, model_path=str(tmp_path / "nope.gguf"))
     )
     with pytest.raises(ProviderError) as info:
         await collect(p, ask("hi", 4))
@@ -150,7 +161,7 @@ async def test_missing_model_file_is_an_actionable_error(tmp_path: Path) -> None
 async def test_a_file_that_is_not_gguf_is_an_actionable_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
-    p = LlamaCppProvider("mine", ProviderConfig(kind="llamacpp", model_path=str(bad)))
+    p = LlamaCppProvider("mine", ProviderConfig(**ONE_THREAD, model_path=str(bad)))
     with pytest.raises(ProviderError) as info:
         await collect(p, ask("hi", 4))
     assert "cannot load" in str(info.value) and "broken.gguf" in str(info.value)
@@ -187,7 +198,7 @@ def test_missing_runtime_says_how_to_install() -> None:
 
 
 async def test_prompt_longer_than_the_context_is_a_context_length_error() -> None:
-    p = LlamaCppProvider("small", ProviderConfig(kind="llamacpp", n_ctx=256))
+    p = LlamaCppProvider("small", ProviderConfig(**ONE_THREAD, n_ctx=256))
     with pytest.raises(ProviderError) as info:
         await collect(p, ask("word " * 600, 4))
     assert info.value.kind == "context_length"

@@ -14,7 +14,7 @@ import pytest
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
-from tests.guards import until
+from tests.guards import HANG_GUARD_S, until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
@@ -307,7 +307,7 @@ async def test_overlapping_generation_is_refused_and_separate_ones_coexist(
     assert busy["status"] == "failed" and "streaming" in busy["error"]
     ed.cancel(msg_id)
     try:
-        assert (await asyncio.wait_for(slow, 10))["status"] == "cancelled"
+        assert (await asyncio.wait_for(slow, HANG_GUARD_S))["status"] == "cancelled"
     except Exception as exc:  # RequestCancelled (-32800) is the other allowed answer
         assert "cancel" in str(exc).lower(), exc
     await ed.wait_for(lambda: not ed.text(uri).startswith("y = 1"))
@@ -339,7 +339,7 @@ async def test_error_and_cancel_leave_nothing_behind(review: Reviewer, fake: Fak
     cancel = [lens for lens in await review.lenses(uri) if lens.title == "Cancel"]
     assert len(cancel) == 1
     assert (await ed.execute("tta.cancel", cancel[0].arguments[0]))["status"] == "cancelling"
-    assert (await asyncio.wait_for(answer, 10))["status"] == "cancelled"
+    assert (await asyncio.wait_for(answer, HANG_GUARD_S))["status"] == "cancelled"
     assert ed.text(uri) == BEFORE
     assert await ed.execute("tta.listPending", {}) == []
     assert await review.lenses(uri) == []
@@ -371,7 +371,7 @@ async def test_streaming_lens_shows_from_the_first_moment_and_cancels(
     assert not ed.applied_edits()  # no token has arrived yet
     seen = review.refreshes
     await ed.execute("tta.cancel", lenses[1].arguments[0])
-    assert (await asyncio.wait_for(answer, 10))["status"] == "cancelled"
+    assert (await asyncio.wait_for(answer, HANG_GUARD_S))["status"] == "cancelled"
     await review.refreshed_after(seen)
     assert await review.lenses(uri) == []
     assert ed.text(uri) == BEFORE
@@ -469,7 +469,7 @@ async def test_cancelled_regeneration_keeps_the_pending_change(
     assert (await ed.execute("tta.accept", {"id": ident}))["status"] == "refused"
     assert [lens.title for lens in await review.lenses(uri)][1] == "Cancel"
     await ed.execute("tta.cancel", {"id": ident})
-    assert (await asyncio.wait_for(answer, 10))["status"] == "cancelled"
+    assert (await asyncio.wait_for(answer, HANG_GUARD_S))["status"] == "cancelled"
     assert ed.text(uri) == pending_text
     assert [p["id"] for p in await ed.execute("tta.listPending", {})] == [ident]
     assert [lens.title for lens in await review.lenses(uri)] == [

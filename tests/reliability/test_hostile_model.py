@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S, SLOW_HANG_GUARD_S
 from tests.reliability.rpc import RawServer
 
 API_KEY = "sk-proj-HOSTILEplantedKEY0123456789abcdefghij"
@@ -125,7 +126,7 @@ def options(fake: FakeProvider, allow_unsandboxed: bool = False) -> dict[str, ob
         "routing": {"default": "hostile", "retry": {"max_retries": 0}},
         "gates": {
             "enabled": ["syntax", "tests"],
-            "timeout_s": 60,
+            "timeout_s": HANG_GUARD_S,  # the gates' own limit, a hang guard here
             "allow_unsandboxed": allow_unsandboxed,
         },
         "refine": {"max_iterations": 2},
@@ -157,13 +158,13 @@ async def drive(
         {"command": "tta.generate", "arguments": [{"textDocument": {"uri": uri},
          "position": {"line": 0, "character": 0}, "description": "a function is_prime(n)",
          "tests": True}]},
-        timeout=300,
+        timeout=SLOW_HANG_GUARD_S,
     )  # fmt: skip
     answers.append(answer)
     answer = await server.request(
         "workspace/executeCommand",
         {"command": "tta.generateTests", "arguments": [{"textDocument": {"uri": uri}}]},
-        timeout=300,
+        timeout=SLOW_HANG_GUARD_S,
     )
     answers.append(answer)
     return answers

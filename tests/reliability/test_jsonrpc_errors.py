@@ -3,14 +3,14 @@ answer and one log line, echoed input is cut, containment is decided on resolved
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest_asyncio
 
 from tests.cli.conftest import fake_config
 from tests.fakes.provider import FakeProvider
+from tests.guards import until
 from tests.reliability.rpc import RawServer
 
 
@@ -33,12 +33,8 @@ async def still_serving(server: RawServer) -> None:
     assert "result" in answer, answer
 
 
-async def wait_for(condition: object, what: str) -> None:
-    for _ in range(400):  # hang guard only: 20 s for what takes milliseconds
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+async def wait_for(condition: Callable[[], object], what: str) -> None:
+    await until(condition, what, interval=0.05)  # a hang guard only: this takes milliseconds
 
 
 async def test_invalid_json_gets_a_parse_error_with_a_null_id(raw: RawServer) -> None:

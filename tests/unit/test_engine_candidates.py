@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
 from tta_codegen.config import Config
 from tta_codegen.engine import BufferSink, Engine
 from tta_codegen.models.registry import ProviderRegistry
@@ -109,14 +110,16 @@ async def test_max_seconds_bounds_a_slow_provider(fake: FakeProvider, tmp_path: 
     fake.add(fenced("def add(a, b):\n    return a * b\n"), times=1)
     # Every later call starts a function and then never finishes.
     fake.add(Reply(chunks=["```python\n", "def add(a, b):\n"], hang=True))
-    cfg = config(fake, max_iterations=4, max_seconds=5)
-    # Hang guard only (the bound under test is 5 s): the answer must come without the model.
-    result, sink = await asyncio.wait_for(generate(cfg, tmp_path), timeout=60)
+    # The first candidate and its gates must fit in the bound, or the second call is never
+    # made: 15 s, 10x what they take on an idle machine, so a busy one passes too.
+    cfg = config(fake, max_iterations=4, max_seconds=15)
+    # Hang guard only: the answer must come without the model.
+    result, sink = await asyncio.wait_for(generate(cfg, tmp_path), timeout=HANG_GUARD_S)
     assert result.status == "gates_failed" and result.iterations == 1
     assert len(fake.requests) == 2
     # The half-drawn second candidate was taken out again; the first is delivered.
     assert sink.text == result.text == "def add(a, b):\n    return a * b\n"
-    assert "[refine] max_seconds (5 s) reached" in sink.notes
+    assert "[refine] max_seconds (15 s) reached" in sink.notes
 
 
 async def test_nothing_within_max_seconds_fails_and_leaves_the_sink_empty(
@@ -124,6 +127,6 @@ async def test_nothing_within_max_seconds_fails_and_leaves_the_sink_empty(
 ) -> None:
     fake.add(Reply(chunks=["```python\n", "def add(a, b):\n"], hang=True))
     cfg = config(fake, max_seconds=2)
-    result, sink = await asyncio.wait_for(generate(cfg, tmp_path), timeout=60)  # hang guard
+    result, sink = await asyncio.wait_for(generate(cfg, tmp_path), timeout=HANG_GUARD_S)
     assert result.status == "failed" and result.iterations == 0 and sink.text == ""
     assert "no answer within [refine] max_seconds (2 s)" in (result.error or "")
