@@ -58,7 +58,7 @@ async def warm_codes(
         text=text,
         select=select,
         project_config=project_config,
-        timeout=HANG_GUARD_S,
+        limit_s=HANG_GUARD_S,
     )
     return sorted((d.line, d.code) for d in diags)
 
@@ -128,6 +128,6 @@ async def test_a_ruff_that_cannot_serve_is_an_error(tmp_path: Path) -> None:
             text="x = 1\n",
             select=("F",),
             project_config=False,
-            timeout=HANG_GUARD_S,
+            limit_s=HANG_GUARD_S,
         )
     await close_ruff_workers()

@@ -75,7 +75,7 @@ class RuffWorker:
         self._docs = itertools.count(1)
         self.dead = False
 
-    async def start(self, timeout: float) -> None:
+    async def start(self, limit_s: float) -> None:
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 self.key.ruff,
@@ -100,11 +100,11 @@ class RuffWorker:
                     "settings": _settings(self.key.select, self.key.project_config)
                 },
             },
-            timeout,
+            limit_s,
         )
         self._notify("initialized", {})
 
-    async def check(self, path: Path, text: str, timeout: float) -> list[RuffDiagnostic]:
+    async def check(self, path: Path, text: str, limit_s: float) -> list[RuffDiagnostic]:
         """Ruff's diagnostics for ``text`` as the content of ``path``."""
         async with self._lock:
             # A fresh version per check: the server must never serve a cached answer.
@@ -122,7 +122,7 @@ class RuffWorker:
             )
             try:
                 result = await self._request(
-                    "textDocument/diagnostic", {"textDocument": {"uri": uri}}, timeout
+                    "textDocument/diagnostic", {"textDocument": {"uri": uri}}, limit_s
                 )
             finally:
                 if not self.dead:
@@ -162,16 +162,16 @@ class RuffWorker:
     def _notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    async def _request(self, method: str, params: Any, timeout: float) -> Any:
+    async def _request(self, method: str, params: Any, limit_s: float) -> Any:
         msg_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[msg_id] = future
         try:
             self._send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, limit_s)
         except TimeoutError:
             self.dead = True
-            raise RuffWorkerError(f"ruff server did not answer {method} in {timeout:g} s") from None
+            raise RuffWorkerError(f"ruff server did not answer {method} in {limit_s:g} s") from None
         finally:
             self._waiting.pop(msg_id, None)
 
@@ -252,7 +252,7 @@ async def ruff_diagnostics(
     text: str,
     select: tuple[str, ...],
     project_config: bool,
-    timeout: float,
+    limit_s: float,
 ) -> list[RuffDiagnostic]:
     """Lint ``text`` as ``path`` with the warm ruff of ``root``; start or restart it as needed.
 
@@ -267,8 +267,8 @@ async def ruff_diagnostics(
                 if worker is not None:
                     await worker.aclose()
                 worker = workers[key] = RuffWorker(key)
-                await worker.start(timeout)
-            return await worker.check(path, text, timeout)
+                await worker.start(limit_s)
+            return await worker.check(path, text, limit_s)
         except RuffWorkerError:
             workers.pop(key, None)
             if worker is not None:
