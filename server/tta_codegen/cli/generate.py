@@ -42,6 +42,7 @@ from tta_codegen.cli.trust import trust_option, warn_untrusted
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
+from tta_codegen.gates.ruff_worker import close_ruff_workers
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
 from tta_codegen.prompts.builder import PromptBuilder
@@ -113,6 +114,7 @@ async def run_generation(
         return await engine.generate(request, sink)
     finally:
         await router.aclose()
+        await close_ruff_workers()
         if context is not None:
             await context.close()
 

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
@@ -24,6 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tta_codegen.gates import sandbox
+from tta_codegen.gates import workdir as workdirs
+from tta_codegen.gates.ruff_worker import RuffWorkerError, ruff_diagnostics
 from tta_codegen.gates.settings import GatesConfig
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, describe
 from tta_codegen.gates.workdir import Workdir
@@ -102,6 +106,8 @@ async def syntax_gate(inp: GateInput) -> GateResult:
     return GateResult("syntax", False, describe([diag]), diagnostics=[diag], duration_s=duration)
 
 
+log = logging.getLogger(__name__)
+
 # --- ruff -------------------------------------------------------------------------------
 
 
@@ -112,12 +118,74 @@ def find_ruff() -> str | None:
     return shutil.which("ruff")
 
 
-async def ruff_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateResult:
+async def warm_ruff_gate(inp: GateInput, config: GatesConfig) -> GateResult | None:
+    """The ruff gate through the warm ``ruff server`` (:mod:`~tta_codegen.gates.ruff_worker`).
+
+    Ruff only reads the text and the project's ruff config, so it needs neither the sandbox
+    copy nor a process per check. ``None`` when the worker cannot answer: the caller runs
+    :func:`ruff_gate` (a ``ruff check`` process in the sandbox) instead.
+    """
     ruff = find_ruff()
     if ruff is None:
-        return GateResult(
-            "ruff", True, "skipped: ruff not found beside Python or on PATH", skipped=True
+        return _ruff_missing()
+    root, rel, project = await asyncio.to_thread(_ruff_target, inp, config)
+    started = time.perf_counter()
+    try:
+        found = await ruff_diagnostics(
+            ruff,
+            root=root,
+            path=root / rel,
+            text=inp.text,
+            select=tuple(config.ruff.select),
+            project_config=project,
+            limit_s=config.timeout_s,
         )
+    except RuffWorkerError as exc:
+        log.info("warm ruff unavailable (%s); running ruff check instead", exc)
+        return None
+    diags = [GateDiagnostic(d.line, d.column, d.message, d.code) for d in found]
+    return _ruff_result(inp, diags, time.perf_counter() - started, "", None)
+
+
+def _ruff_target(inp: GateInput, config: GatesConfig) -> tuple[Path, str, bool]:
+    """(root folder, the file's path in it, whether ruff sees a project config there)."""
+    rel = workdirs.candidate_relpath(inp)
+    workspace = inp.workspace_root.resolve() if inp.workspace_root is not None else None
+    project = config.ruff.use_project_config and workdirs.has_ruff_config(workspace, rel)
+    # Without a workspace the file stands alone (isolated rules): any folder will do.
+    root = workspace if workspace is not None else Path(tempfile.gettempdir()).resolve()
+    return root, rel, project
+
+
+def _ruff_missing() -> GateResult:
+    return GateResult(
+        "ruff", True, "skipped: ruff not found beside Python or on PATH", skipped=True
+    )
+
+
+def _ruff_result(
+    inp: GateInput, found: list[GateDiagnostic], duration_s: float, output: str, info: Any
+) -> GateResult:
+    """The ruff gate's answer: the diagnostics inside the generated region, in order."""
+    diags = sorted(
+        (d for d in found if inp.in_region(d.line)), key=lambda d: (d.line, d.column, d.code or "")
+    )
+    return GateResult(
+        "ruff",
+        not diags,
+        describe(diags, MAX_LISTED) if diags else None,
+        diagnostics=diags,
+        duration_s=duration_s,
+        output=output,
+        sandbox=info,
+    )
+
+
+async def ruff_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateResult:
+    """The ruff gate as a ``ruff check`` process in the sandbox (the warm worker's fallback)."""
+    ruff = find_ruff()
+    if ruff is None:
+        return _ruff_missing()
     rules = ",".join(config.ruff.select)
     argv = [ruff, "check", "--no-cache", "--output-format", "json", "--quiet"]
     if config.ruff.use_project_config and wd.has_ruff_config:
@@ -148,20 +216,10 @@ async def ruff_gate(inp: GateInput, wd: Workdir, config: GatesConfig) -> GateRes
             continue
         loc = item.get("location") or {}
         line, column = int(loc.get("row", 1)) - 1, int(loc.get("column", 1)) - 1
-        if not inp.in_region(line):
-            continue
-        code = item.get("code")
-        diags.append(GateDiagnostic(line, max(column, 0), str(item.get("message", "")), code))
-    diags.sort(key=lambda d: (d.line, d.column, d.code or ""))
-    return GateResult(
-        "ruff",
-        not diags,
-        describe(diags, MAX_LISTED) if diags else None,
-        diagnostics=diags,
-        duration_s=outcome.duration_s,
-        output=outcome.output,
-        sandbox=info,
-    )
+        diags.append(
+            GateDiagnostic(line, max(column, 0), str(item.get("message", "")), item.get("code"))
+        )
+    return _ruff_result(inp, diags, outcome.duration_s, outcome.output, info)
 
 
 # --- interpreter for mypy and pytest ----------------------------------------------------

@@ -25,7 +25,7 @@ from dataclasses import replace
 from tta_codegen.gates import workdir as workdirs
 from tta_codegen.gates.command import command_gate
 from tta_codegen.gates.definition import definition_gate
-from tta_codegen.gates.examples import examples_gate
+from tta_codegen.gates.examples import examples_for, examples_gate
 from tta_codegen.gates.python import (
     discover_tests,
     is_test_file,
@@ -34,6 +34,7 @@ from tta_codegen.gates.python import (
     syntax_gate,
     test_targets,
     tests_gate,
+    warm_ruff_gate,
 )
 from tta_codegen.gates.settings import BUILTIN_GATES, GatesConfig
 from tta_codegen.gates.types import (
@@ -104,6 +105,14 @@ async def run_gates(inp: GateInput, config: GatesConfig) -> list[GateResult]:
                 if checked is not None:
                     results.append(checked)
                 continue
+            if name == "ruff":
+                # Warm and copy-free; a worker that cannot answer falls back below.
+                warm = await warm_ruff_gate(inp, config)
+                if warm is not None:
+                    results.append(warm)
+                    continue
+            if not _has_work(name, inp):
+                continue  # no examples, nothing to test: no copy made for it
             if wd is None:
                 try:
                     wd = await _build_workdir(inp)
@@ -140,6 +149,16 @@ def redact_result(result: GateResult, known: KnownSecrets) -> GateResult:
         ],
         output=redact(result.output, known),
     )
+
+
+def _has_work(name: str, inp: GateInput) -> bool:
+    """False for a gate that would be left out anyway (the user wrote no examples; there
+    are no tests): decided before the sandbox copy, which then need not be made at all."""
+    if name == "examples":
+        return bool(examples_for(inp))
+    if name == "tests":
+        return bool(inp.test_targets) or any(is_test_file(p) for p in inp.extra_files)
+    return True
 
 
 async def _build_workdir(inp: GateInput) -> Workdir:

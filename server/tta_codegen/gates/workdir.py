@@ -157,6 +157,32 @@ def _import_root(workspace: Path | None, rel: str) -> str:
     return "/".join(root)
 
 
+def _is_ruff_config(path: Path) -> bool:
+    if path.name in RUFF_CONFIG_FILES:
+        return path.is_file()
+    return (
+        path.name == "pyproject.toml"
+        and path.is_file()
+        and "[tool.ruff" in path.read_text(encoding="utf-8", errors="replace")
+    )
+
+
+def has_ruff_config(workspace: Path | None, rel: str) -> bool:
+    """Whether ruff finds a project config for ``rel``: a ruff.toml, .ruff.toml or a
+    pyproject.toml with ``[tool.ruff`` in a folder between the workspace root and the file
+    (the folders :func:`build` copies steering files from)."""
+    if workspace is None:
+        return False
+    parents = PurePosixPath(rel).parts[:-1]
+    for depth in range(len(parents) + 1):
+        directory = workspace.joinpath(*parents[:depth])
+        if any(
+            _is_ruff_config(directory / name) for name in ("pyproject.toml", *RUFF_CONFIG_FILES)
+        ):
+            return True
+    return False
+
+
 def build(inp: GateInput) -> Workdir:
     """Create the temporary copy for `inp`; the caller removes it with :meth:`Workdir.remove`."""
     workspace = inp.workspace_root.resolve() if inp.workspace_root is not None else None
@@ -202,11 +228,7 @@ def build(inp: GateInput) -> Workdir:
         roots.append(package_root)
     if workspace is not None and (workspace / "src").is_dir() and "src" not in roots:
         roots.append("src")
-    has_ruff = any(PurePosixPath(c).name in RUFF_CONFIG_FILES for c in copies) or any(
-        PurePosixPath(c).name == "pyproject.toml"
-        and "[tool.ruff" in src.read_text(encoding="utf-8", errors="replace")
-        for c, src in copies.items()
-    )
+    has_ruff = any(_is_ruff_config(src) for src in copies.values())
     return Workdir(
         root=root,
         work=work,
