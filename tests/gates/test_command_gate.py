@@ -47,5 +47,7 @@ async def test_per_gate_timeout(workspace: Path) -> None:
     gate = command("slow", "sleep 30", timeout_s=1)
     result = one(await run(workspace, MODULE, enabled=["slow"], commands=[gate]), "slow")
     assert not result.passed and result.timed_out
-    assert result.duration_s < 10
+    # Killed at its limit, not waited out: well under the 30 s the command would sleep
+    # (a bound on behaviour, not a speed check).
+    assert result.duration_s < 29
     assert "timed out after 1 s" in (result.message or "")
