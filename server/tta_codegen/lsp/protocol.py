@@ -163,6 +163,17 @@ class TrackingProtocol(LanguageServerProtocol):
         )
         return True
 
+    def _send_data(self, data: Any) -> None:
+        # After `exit` pygls closes stdout, yet background work (indexing progress from
+        # its thread, a stream's last edit) may still send. Each write to the closed
+        # stream would fail and be reported with a traceback: a flood on stderr that can
+        # fill the pipe and block the process on its way out. Nothing can reach the client
+        # any more, so nothing is sent.
+        stdout = getattr(self.writer, "_stdout", None)
+        if stdout is not None and getattr(stdout, "closed", False):
+            return
+        super()._send_data(data)
+
     def _send_response(
         self,
         msg_id: Any,
