@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -231,7 +232,7 @@ def _is_usage_example(node: ast.stmt) -> bool:
     return False
 
 
-def _segment(code: str, stmts: list[ast.stmt]) -> str:
+def _segment(code: str, stmts: Sequence[ast.stmt]) -> str:
     """Source lines of ``stmts`` (whole lines, decorators and comments between included)."""
     if not stmts:
         return ""
