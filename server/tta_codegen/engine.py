@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -37,7 +37,6 @@ from tta_codegen.models.router import (
     AttemptStarted,
     Finished,
     ModelRouter,
-    RouterEvent,
 )
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
@@ -348,40 +347,42 @@ class Engine:
                 )
                 state.may_continue = continuations < gen.max_continuations
                 finished: Finished | None = None
-                events = self.router.stream(
+                stream = self.router.stream(
                     model_request, model_id, should_stop=state.should_stop, accept=accept
                 )
-                async for event in _closing(events):
-                    if isinstance(event, AttemptStarted):
-                        if continuations == 0:
-                            state.start(event.model)
-                        sink.progress(event.model, state.tokens)
-                    elif isinstance(event, TextDelta):
-                        if result.ttft_s is None:
-                            result.ttft_s = time.perf_counter() - started
-                        code = state.feed(event.text)
-                        if code:
-                            sink.write(code)
-                        sink.progress(state.model, state.tokens)
-                    elif isinstance(event, AttemptFailed):
-                        result.attempts.append(Attempt(event.model, event.error))
-                        _add_spent(result, event.usage, event.cost_usd)
-                        if continuations:
-                            # The continuation failed: deliver what there is, cut off.
-                            tail = state.finish("length")
-                            if tail and not state.failure:
-                                sink.write(tail)
-                            result.truncated = state.truncated
-                            return state.text() if not state.failure else None
-                        if state.written:
-                            await sink.reset()
-                    elif isinstance(event, Finished):
-                        # accept() has already flushed the tail and judged the reply usable.
-                        result.attempts.append(Attempt(event.model))
-                        result.model = event.model
-                        _add_spent(result, event.usage, event.cost_usd)
-                        finished = event
-                        break
+                # aclosing: leaving early (a failed continuation) closes the HTTP stream now.
+                async with contextlib.aclosing(stream) as events:
+                    async for event in events:
+                        if isinstance(event, AttemptStarted):
+                            if continuations == 0:
+                                state.start(event.model)
+                            sink.progress(event.model, state.tokens)
+                        elif isinstance(event, TextDelta):
+                            if result.ttft_s is None:
+                                result.ttft_s = time.perf_counter() - started
+                            code = state.feed(event.text)
+                            if code:
+                                sink.write(code)
+                            sink.progress(state.model, state.tokens)
+                        elif isinstance(event, AttemptFailed):
+                            result.attempts.append(Attempt(event.model, event.error))
+                            _add_spent(result, event.usage, event.cost_usd)
+                            if continuations:
+                                # The continuation failed: deliver what there is, cut off.
+                                tail = state.finish("length")
+                                if tail and not state.failure:
+                                    sink.write(tail)
+                                result.truncated = state.truncated
+                                return state.text() if not state.failure else None
+                            if state.written:
+                                await sink.reset()
+                        elif isinstance(event, Finished):
+                            # accept() has already flushed the tail and judged the reply usable.
+                            result.attempts.append(Attempt(event.model))
+                            result.model = event.model
+                            _add_spent(result, event.usage, event.cost_usd)
+                            finished = event
+                            break
                 if finished is None:
                     return None
                 if not state.paused:
@@ -408,14 +409,6 @@ CONTINUE_PROMPT = (
     "write only the rest, starting with the next character, without repeating anything and "
     "without opening a new code block. Close the code block when the code is complete."
 )
-
-
-async def _closing(events: AsyncIterator[RouterEvent]) -> AsyncIterator[RouterEvent]:
-    """Iterate the router's events, closing its stream (and its HTTP request) when the
-    caller stops early."""
-    async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
-        async for event in stream:
-            yield event
 
 
 def _add_spent(result: GenerationResult, usage: Usage | None, cost_usd: float) -> None:

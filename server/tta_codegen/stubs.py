@@ -14,6 +14,7 @@ import ast
 import io
 import textwrap
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -267,7 +268,7 @@ def _is_usage_example(node: ast.stmt) -> bool:
     return False
 
 
-def _segment(code: str, stmts: list[ast.stmt]) -> str:
+def _segment(code: str, stmts: Sequence[ast.stmt]) -> str:
     """Source lines of ``stmts`` (whole lines, decorators and comments between included)."""
     if not stmts:
         return ""

@@ -19,7 +19,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -271,7 +271,7 @@ class ModelRouter:
         model_id: str | None = None,
         should_stop: Callable[[], bool] | None = None,
         accept: Callable[[str | None], str | None] | None = None,
-    ) -> AsyncIterator[RouterEvent]:
+    ) -> AsyncGenerator[RouterEvent]:
         """Stream from the first model that works.
 
         ``should_stop`` lets the caller end a reply early (the code block closed): no more
