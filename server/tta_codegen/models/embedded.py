@@ -61,7 +61,7 @@ def embedded_default_layer() -> dict[str, Any]:
                 "context_window": EMBEDDED_N_CTX,
                 "free": True,
                 "quality": 1.0,  # 0-10: a demo that runs anywhere, not a capable coder
-                "task_types": ["code_generation", "refinement", "tests"],
+                "task_types": ["code_generation", "refinement", "tests", "completion"],
                 # Enough for a function; a 135M model that runs on past this is looping.
                 "max_tokens": 512,
             }
