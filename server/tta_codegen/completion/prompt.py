@@ -100,5 +100,5 @@ def build_prompt(
         after = after[:max_suffix_chars]
         cut = after.rfind("\n")
         if cut > len(after.split("\n", 1)[0]):
-            after = after[:cut + 1]
+            after = after[: cut + 1]
     return CompletionPrompt(before, after, language, path, list(snippets or []))

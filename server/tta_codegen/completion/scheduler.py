@@ -21,9 +21,7 @@ class CompletionScheduler:
         self._live: dict[str, asyncio.Task[Any]] = {}
         self.model_calls = 0  # requests that got past the debounce
 
-    async def run(
-        self, key: str, debounce_s: float, work: Callable[[], Awaitable[T]]
-    ) -> T | None:
+    async def run(self, key: str, debounce_s: float, work: Callable[[], Awaitable[T]]) -> T | None:
         """``work()`` after the debounce, or None when a newer request superseded this one."""
         previous = self._live.get(key)
         if previous is not None and not previous.done():

@@ -69,8 +69,10 @@ class ModelConfig(_Strict):
     @classmethod
     def _template_has_slots(cls, v: str | None) -> str | None:
         if v is not None and "{prefix}" not in v:
-            raise ValueError('must contain {prefix} (and usually {suffix}), e.g. '
-                             '"<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"')
+            raise ValueError(
+                "must contain {prefix} (and usually {suffix}), e.g. "
+                '"<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"'
+            )
         return v
 
     def quality_for(self, task_type: str) -> float | None:
