@@ -5,12 +5,14 @@ is the loopback fake in this process answering the FIM endpoint (``/v1/completio
 Figures:
 
 - overhead: inlineCompletion request -> item answered, minus the fake's time to its first
-  token (debounce 0, so the server's own costs only; a single-line reply ends the stream);
+  token (debounce 0, so the server's own costs only; a single-line reply ends the stream;
+  runs 50 ms apart, like keystrokes);
 - supersede: a newer request for the same document -> the older model stream closed at
   the fake (which writes every 1 ms, so that is the resolution), and -> the older request
   answered empty;
 - debounce: model calls for 10 characters typed 30 ms apart, with the default debounce;
-- cache: typing the predicted characters -> item answered, with no model call;
+- cache: typing the predicted characters (50 ms after the suggestion came) -> item
+  answered, with no model call;
 - embedded (when the ``local`` extra is installed): pause -> suggestion with the embedded
   SmolLM2 on the CPU, default debounce included.
 """
@@ -32,6 +34,9 @@ from tests.lsp.harness import Editor, provider_settings, server_env, start_edito
 from benchmarks._common import BenchmarkError, ChunkClock, summary_ms
 
 SIGNATURE = "result = compute("
+# Between one keystroke's answer and the next request: no one types faster than this, and
+# the previous request's bookkeeping (ledger row, shown count) finishes in the background.
+PAUSE_S = 0.05
 SUFFIX = ")\n"
 
 
@@ -101,6 +106,7 @@ async def bench_overhead(
             arrival = fake.requests[asked].at
             first_token = clock.first()
             editor.close(uri)
+            await asyncio.sleep(PAUSE_S)
             if i < cfg.warmup:
                 continue
             added.append((t_answer - t_sent) - (first_token - arrival))
@@ -194,6 +200,7 @@ async def bench_cache(fake: FakeProvider, home: Path, cfg: CompletionBenchConfig
         for i in range(cfg.warmup + cfg.runs):
             uri = editor.open(f"c{i}.py", SIGNATURE + SUFFIX)
             await _send(editor, uri, 0, len(SIGNATURE))
+            await asyncio.sleep(PAUSE_S)  # the user sees the suggestion, then types it
             asked = _fim_calls(fake)
             editor.type_text(uri, 0, len(SIGNATURE), "al")
             t0 = time.perf_counter()

@@ -7,6 +7,7 @@ next keystroke. Knows no editor: it takes text and a cursor offset and returns t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import cast
 from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.completion.cache import CachedSuggestion, CompletionCache
 from tta_codegen.completion.postprocess import complete_enough, finish
-from tta_codegen.completion.prompt import build_prompt
+from tta_codegen.completion.prompt import CompletionPrompt, build_prompt
 from tta_codegen.completion.scheduler import CompletionScheduler
 from tta_codegen.completion.settings import CompletionConfig
 from tta_codegen.models.base import ModelRequest, TextDelta
@@ -62,6 +63,7 @@ class CompletionService:
     acceptance: AcceptanceLog | None = None
     # Suggestions handed out, by id, so an acceptance report can name the model.
     _shown: dict[str, _Shown] = field(default_factory=dict)
+    _tasks: set[asyncio.Future[object]] = field(default_factory=set)
 
     async def complete(
         self,
@@ -106,36 +108,79 @@ class CompletionService:
                 task_type="completion",
                 fim=prompt.fim(),
             )
-            raw: list[str] = []
-            model = ""
             try:
-                stream = router.stream(
-                    request, should_stop=lambda: complete_enough("".join(raw), prompt)
-                )
-                # A cancelled or superseded request closes the model stream at once.
+                reply, model = await self._stream(router, request, prompt)
+            except ModelError as exc:
+                log.info("inline completion failed: %s", exc)
+                return None
+            result = finish(reply, prompt)
+            if result is None:
+                return None
+            cached = CachedSuggestion(before, after, result, model)
+            self.cache.put(uri, cached)
+            suggestion = Suggestion(result, offset, model, self._id(cached))
+            # Counted in the background: a keystroke never waits for a disk write.
+            self._background(self._log(router).record(model, "shown", len(result)))
+            return suggestion
+
+        return await self.scheduler.run(uri, config.debounce_ms / 1000, work)
+
+    async def _stream(
+        self, router: ModelRouter, request: ModelRequest, prompt: CompletionPrompt
+    ) -> tuple[str, str]:
+        """The model's text and name, as soon as more text could not change the suggestion.
+
+        The rest of the stream (its end, usage, the ledger row) is left to finish in the
+        background, so the answer does not wait for bookkeeping. Cancelling this (a newer
+        request, ``$/cancelRequest``) closes the model stream at once.
+        """
+        raw: list[str] = []
+        model = ""
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def complete() -> bool:
+            return complete_enough("".join(raw), prompt)
+
+        async def consume() -> None:
+            nonlocal raw, model
+            stream = router.stream(request, should_stop=complete)
+            try:
                 async with aclosing(cast(AsyncGenerator[RouterEvent], stream)) as events:
                     async for event in events:
                         if isinstance(event, AttemptStarted):
                             model, raw = event.model, []
                         elif isinstance(event, TextDelta):
                             raw.append(event.text)
+                            if not ready.done() and complete():
+                                ready.set_result(None)
                         elif isinstance(event, Finished):
                             model = event.model
             except ModelError as exc:
-                log.info("inline completion failed: %s", exc)
-                return None
-            result = finish("".join(raw), prompt)
-            if result is None:
-                return None
-            cached = CachedSuggestion(before, after, result, model)
-            self.cache.put(uri, cached)
-            suggestion = Suggestion(result, offset, model, self._id(cached))
-            if self.acceptance is None:
-                self.acceptance = AcceptanceLog(acceptance_path(router.ledger.path))
-            await self.acceptance.record(model, "shown", len(result))
-            return suggestion
+                if not ready.done():
+                    ready.set_exception(exc)
+                    return
+                log.info("inline completion stream failed after its answer: %s", exc)
+            if not ready.done():
+                ready.set_result(None)
 
-        return await self.scheduler.run(uri, config.debounce_ms / 1000, work)
+        task = asyncio.ensure_future(consume())
+        try:
+            await asyncio.shield(ready)
+        except BaseException:
+            task.cancel()  # superseded or cancelled: close the model stream now
+            raise
+        self._background(task)
+        return "".join(raw), model
+
+    def _log(self, router: ModelRouter) -> AcceptanceLog:
+        if self.acceptance is None:
+            self.acceptance = AcceptanceLog(acceptance_path(router.ledger.path))
+        return self.acceptance
+
+    def _background(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _id(self, cached: CachedSuggestion) -> str:
         for key, shown in self._shown.items():
@@ -155,9 +200,7 @@ class CompletionService:
         name = model or (shown.model if shown else None)
         if not name:
             return None
-        if self.acceptance is None:
-            self.acceptance = AcceptanceLog(acceptance_path(router.ledger.path))
-        await self.acceptance.record(name, "accepted", max(0, chars))
+        await self._log(router).record(name, "accepted", max(0, chars))
         return name
 
     def forget(self, uri: str) -> None:
