@@ -37,6 +37,7 @@ SIGNATURE = "result = compute("
 # Between one keystroke's answer and the next request: no one types faster than this, and
 # the previous request's bookkeeping (ledger row, shown count) finishes in the background.
 PAUSE_S = 0.05
+EMBEDDED_GUARD_S = 300.0
 SUFFIX = ")\n"
 
 
@@ -45,7 +46,7 @@ class CompletionBenchConfig:
     runs: int = 50
     warmup: int = 3
     first_delay: float = 0.05  # the fake's time to first token
-    embedded_runs: int = 5
+    embedded_runs: int = 3
     embedded: bool = True
 
 
@@ -227,13 +228,20 @@ async def bench_embedded(home: Path, cfg: CompletionBenchConfig) -> dict[str, An
     editor = await _editor(home / "embedded", {"context": {"index": False}})
     times: list[float] = []
     texts: list[str] = []
+    timeouts = 0
     try:
         source = "def fibonacci(n):\n    "
         for i in range(1 + cfg.embedded_runs):  # the first run loads the model
             uri = editor.open(f"e{i}.py", source + "\n")
             t0 = time.perf_counter()
-            answer = await asyncio.wait_for(_send(editor, uri, 1, 4), 120)
+            fut = _send(editor, uri, 1, 4)
+            # A hang guard that does not cancel the request (pytest-lsp chokes on a late answer).
+            done, _ = await asyncio.wait({fut}, timeout=EMBEDDED_GUARD_S)
             t1 = time.perf_counter()
+            if not done:
+                timeouts += 1
+                await fut
+            answer = fut.result()
             editor.close(uri)
             if i == 0:
                 continue
@@ -246,6 +254,7 @@ async def bench_embedded(home: Path, cfg: CompletionBenchConfig) -> dict[str, An
         "pause_to_suggestion": summary_ms(times),
         "includes_debounce_ms": DEFAULT_DEBOUNCE_MS,
         "suggestions_non_empty": sum(1 for t in texts if t.strip()),
+        "over_guard": timeouts,
         "example": texts[0] if texts else "",
         "target": "<= 1500 ms",
     }
