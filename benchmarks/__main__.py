@@ -4,7 +4,7 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, e2e, context, quality)
+    python -m benchmarks --skip quality     # leave a section out (lsp, e2e, context, quality, completion)
 
 Sections: ``lsp`` (server overhead, edit traffic, cancel, responsiveness, startup/RSS;
 benchmarks/lsp_bench.py), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
