@@ -269,6 +269,34 @@ def table(report: dict[str, Any]) -> str:
                         "",
                     )
                 )
+    comp = report.get("completion")
+    if isinstance(comp, dict):
+        o, sup, cache = comp["overhead"], comp["supersede"], comp["cache"]
+        added = o["request_to_item_minus_ttft"]
+        closed = sup["new_request_to_old_stream_closed"]
+        rows += [
+            (
+                "completion: request -> item minus TTFT, p50 / p95",
+                f"{added['p50_ms']} / {added['p95_ms']} ms",
+                "<= 5 / <= 15 ms",
+            ),
+            ("completion: superseded stream closed, p95", f"{closed['p95_ms']} ms", "<= 10 ms"),
+            ("completion: cache hit, p50", f"{cache['request_to_item']['p50_ms']} ms", "<= 2 ms"),
+            (
+                "completion: 10 keys 30 ms apart, model calls",
+                str(comp["debounce"]["model_calls"]),
+                "<= 1",
+            ),
+        ]
+        emb = comp["embedded"]
+        if "pause_to_suggestion" in emb:
+            rows.append(
+                (
+                    "completion: embedded pause -> suggestion, p50",
+                    f"{emb['pause_to_suggestion']['p50_ms']} ms",
+                    "<= 1500 ms",
+                )
+            )
     width = max(len(r[0]) for r in rows) if rows else 10
     vwidth = max(len(r[1]) for r in rows) if rows else 10
     lines = [f"{'figure'.ljust(width)}  {'measured'.ljust(vwidth)}  target"]
