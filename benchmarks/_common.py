@@ -138,10 +138,11 @@ class ChunkClock:
 
         async def timed(w: Any, text: str) -> None:
             await orig(w, text)
-            if text.startswith("data: {") and '"content"' in text:
+            # Chat deltas carry "content"; FIM (/completions) chunks carry "text".
+            if text.startswith("data: {") and ('"content"' in text or '"text"' in text):
                 try:
-                    event = json.loads(text[6:])
-                    delta = event["choices"][0]["delta"].get("content") or ""
+                    choice = json.loads(text[6:])["choices"][0]
+                    delta = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
                 except (ValueError, KeyError, IndexError):
                     delta = ""
                 self.sent.append(Sent(time.perf_counter(), delta))

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tta_codegen import trust
 from tta_codegen.agents.settings import OpenHandsSettings
+from tta_codegen.completion.settings import CompletionConfig
 from tta_codegen.context.settings import ContextConfig
 from tta_codegen.gates.settings import GatesConfig, RefineConfig
 from tta_codegen.models.settings import (
@@ -112,6 +113,7 @@ class Config(_Strict):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     refine: RefineConfig = Field(default_factory=RefineConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    completion: CompletionConfig = Field(default_factory=CompletionConfig)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

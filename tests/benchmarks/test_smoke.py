@@ -62,7 +62,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_machine_and_sections(report: dict[str, Any]) -> None:
     assert report["mode"] == "quick"
     assert report["machine"]["cpus"] >= 1 and report["machine"]["python"]
-    for section in ("lsp", "e2e", "context", "quality"):
+    for section in ("lsp", "e2e", "context", "quality", "completion"):
         assert isinstance(report[section], dict), section
     assert table(report).count("\n") > 10
 
@@ -128,3 +128,13 @@ def test_quality_figures(report: dict[str, Any]) -> None:
             _positive(m, "tokens_total")
             _positive(m, "completion_tokens_total")
         assert modes["single_shot"]["mean_iterations"] == 1
+
+
+def test_completion_figures(report: dict[str, Any]) -> None:
+    comp = report["completion"]
+    _summary(comp, "overhead", "request_to_item_minus_ttft")
+    _summary(comp, "supersede", "new_request_to_old_stream_closed")
+    _summary(comp, "cache", "request_to_item")
+    assert comp["debounce"]["model_calls"] >= 1
+    # --quick leaves the embedded model out, and says so.
+    assert "skipped" in comp["embedded"]

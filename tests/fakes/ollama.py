@@ -1,5 +1,8 @@
 """A fake Ollama server on 127.0.0.1: ``POST /api/chat`` streaming NDJSON over real HTTP.
 
+``POST /api/generate`` (fill-in-the-middle: ``prompt`` + ``suffix``, or ``raw``) streams
+``{"response": ...}`` lines instead of ``message.content``.
+
 Each chunk is a ``{"message": {"role": "assistant", "content": ...}, "done": false}``
 line; the last line has ``done: true`` with ``prompt_eval_count`` / ``eval_count``
 (``Reply.usage`` may set them). ``Reply.stream_error`` is sent as an ``{"error": ...}``
@@ -20,7 +23,8 @@ class FakeOllama(FakeProvider):
         return f"http://127.0.0.1:{self.port}"
 
     async def _respond(self, method: str, req: RecordedRequest, w: asyncio.StreamWriter) -> bool:
-        if req.path.rstrip("/") != "/api/chat":
+        generate = req.path.rstrip("/") == "/api/generate"
+        if req.path.rstrip("/") != "/api/chat" and not generate:
             await _send_json(w, 404, {"error": f"no route {req.path}"})
             return True
         reply = self._pick(req)
@@ -45,11 +49,15 @@ class FakeOllama(FakeProvider):
                 if reply.drop_after is not None and i >= reply.drop_after:
                     w.transport.abort()
                     return False
-                line = {
-                    "model": model,
-                    "message": {"role": "assistant", "content": text},
-                    "done": False,
-                }
+                line = (
+                    {"model": model, "response": text, "done": False}
+                    if generate
+                    else {
+                        "model": model,
+                        "message": {"role": "assistant", "content": text},
+                        "done": False,
+                    }
+                )
                 await _chunk(w, json.dumps(line) + "\n")
                 if reply.delay and i + 1 < len(reply.chunks):
                     await asyncio.sleep(reply.delay)

@@ -93,15 +93,22 @@ class RecordedRequest:
             if m.get("role") == "user":
                 content = m.get("content")
                 return content if isinstance(content, str) else json.dumps(content)
-        return ""
+        prompt = self.body.get("prompt")  # /completions (fill-in-the-middle)
+        return prompt if isinstance(prompt, str) else ""
 
     @property
     def all_text(self) -> str:
+        if "messages" not in self.body:
+            return f"{self.body.get('prompt', '')}{self.body.get('suffix', '')}"
         return "\n".join(str(m.get("content")) for m in self.body.get("messages") or [])
 
 
 class FakeProvider:
-    """An OpenAI-compatible server (``/v1/chat/completions``) with scripted replies."""
+    """An OpenAI-compatible server with scripted replies.
+
+    ``/v1/chat/completions`` streams ``choices[].delta.content``; ``/v1/completions`` (the
+    fill-in-the-middle endpoint: ``prompt`` + ``suffix``) streams ``choices[].text``.
+    """
 
     def __init__(self) -> None:
         self.rules: list[Rule] = []
@@ -203,7 +210,8 @@ class FakeProvider:
             # names a chat model, and reads version.git_describe (benchmarks/tabby_bench.py).
             await _send_json(w, 200, TABBY_HEALTH)
             return True
-        if not req.path.rstrip("/").endswith("/chat/completions"):
+        fim = not req.path.rstrip("/").endswith("/chat/completions")
+        if not req.path.rstrip("/").endswith("/completions"):
             await _send_json(w, 404, {"error": {"message": f"no route {req.path}"}})
             return True
         reply = self._pick(req)
@@ -238,11 +246,16 @@ class FakeProvider:
                     return False
                 if reply.comments:
                     await _chunk(w, ": OPENROUTER PROCESSING\n\n")
+                choice: dict[str, Any] = (
+                    {"index": 0, "text": text, "finish_reason": None}
+                    if fim
+                    else {"index": 0, "delta": {"content": text}, "finish_reason": None}
+                )
                 event = {
                     "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
+                    "object": "text_completion" if fim else "chat.completion.chunk",
                     "model": model,
-                    "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+                    "choices": [choice],
                 }
                 await _chunk(w, f"data: {json.dumps(event)}\n\n")
                 if reply.delay and i + 1 < len(chunks):

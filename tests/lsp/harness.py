@@ -51,6 +51,7 @@ class Editor:
     on_edit: Any = None
     encoding: str = "utf-16"
     created: list[str] = field(default_factory=list)
+    server_capabilities: types.ServerCapabilities | None = None
 
     def uri(self, name: str) -> str:
         return (self.root / name).as_uri()
@@ -260,7 +261,7 @@ async def start_editor(
         return editor.apply_edit(params)
 
     caps = client_capabilities(capabilities)
-    await client.initialize_session(
+    result = await client.initialize_session(
         types.InitializeParams(
             capabilities=caps,
             root_uri=root.as_uri(),
@@ -268,6 +269,7 @@ async def start_editor(
             initialization_options=settings,
         )
     )
+    editor.server_capabilities = result.capabilities
     return editor
 
 

@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { Commands } from './commands';
+import { InlineCompletion } from './inline';
 import { ServerManager } from './manager';
 import { onInterpreterChange } from './python';
 import { ORIGINAL_SCHEME } from './review';
@@ -42,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, reports),
     ...commands.register(),
     manager.onDidChangeRunning(() => void commands.refreshStatus()),
+    new InlineCompletion(manager),
   );
   const server = manager;
   const interpreterWatch = await onInterpreterChange(() => {

@@ -19,10 +19,11 @@ export const SERVER_SECTIONS = [
   'review',
   'prompts',
   'generation',
+  'completion',
 ] as const;
 
 /** Keys under `ttaCodegen` that configure the extension itself. */
-export const CLIENT_KEYS = ['server', 'python', 'trace'] as const;
+export const CLIENT_KEYS = ['server', 'python', 'trace', 'inlineCompletion'] as const;
 
 /** Settings whose change needs a new server process (a different executable). */
 export const RESTART_KEYS = ['ttaCodegen.server.path', 'ttaCodegen.python'] as const;

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from tta_codegen.cli.app import EXIT_OK, EXIT_USAGE, app
+from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.config import load_config
 from tta_codegen.models.ledger import CostLedger
 from tta_codegen.models.stats import summary
@@ -36,6 +37,7 @@ def stats_command(as_json: bool, workspace: Path) -> None:
     ledger = CostLedger()
     data = summary(ledger.rows_sync(), budget=loaded.config.budget)
     data["ledger"] = str(ledger.path)
+    data["completions"] = AcceptanceLog(acceptance_path(ledger.path)).summary_sync()
     if as_json:
         click.echo(json.dumps(data, indent=2))
     elif not data["models"]:
@@ -64,4 +66,10 @@ def stats_command(as_json: bool, workspace: Path) -> None:
             if "left" in b:
                 click.echo(f"budget.{name}: ${b['left']:.4f} left of ${b['limit']:.2f}")
         click.echo(f"ledger: {ledger.path}")
+    if not as_json:
+        for c in data["completions"]:
+            click.echo(
+                f"completion {c['model']}: {c['shown']} shown, {c['accepted']} accepted, "
+                f"{c['chars_accepted']} chars accepted"
+            )
     sys.exit(EXIT_USAGE if not loaded.ok else EXIT_OK)

@@ -19,6 +19,19 @@ class ChatMessage:
     content: str
 
 
+@dataclass(frozen=True)
+class FimPrompt:
+    """Fill-in-the-middle: the code before and after the cursor (inline completion).
+
+    A model configured for FIM (``fim`` / ``fim_template``) gets these on its provider's
+    completion endpoint; any other model gets ``ModelRequest.messages`` (a chat prompt
+    asking for the middle), which the caller always fills in as well.
+    """
+
+    prefix: str
+    suffix: str
+
+
 @dataclass
 class ModelRequest:
     messages: list[ChatMessage]
@@ -26,6 +39,7 @@ class ModelRequest:
     temperature: float = 0.2
     stop: list[str] = field(default_factory=list)
     task_type: str = "code_generation"
+    fim: FimPrompt | None = None
 
 
 @dataclass(frozen=True)

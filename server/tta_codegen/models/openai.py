@@ -18,6 +18,7 @@ import httpx
 from tta_codegen.config import ModelConfig, ProviderConfig
 from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
+from tta_codegen.models.fim import fim_mode, openai_completions_body
 from tta_codegen.models.http import (
     error_from_response,
     make_client,
@@ -81,12 +82,17 @@ class OpenAIProvider:
 
     async def stream(self, model: ModelConfig, request: ModelRequest) -> AsyncGenerator[StreamItem]:
         key = self._api_key()
-        url = (self.config.base_url or "").rstrip("/") + "/chat/completions"
+        mode = fim_mode(model, request)
+        base = (self.config.base_url or "").rstrip("/")
+        if mode is not None:  # fill-in-the-middle: the legacy completions endpoint
+            url, body = base + "/completions", openai_completions_body(model, request, mode)
+        else:
+            url, body = base + "/chat/completions", self._body(model, request)
         client = self._client_for()
         usage: Usage | None = None
         try:
             async with client.stream(
-                "POST", url, json=self._body(model, request), headers=self._headers(key)
+                "POST", url, json=body, headers=self._headers(key)
             ) as response:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
@@ -113,6 +119,8 @@ class OpenAIProvider:
                             continue
                         delta = choice.get("delta") or {}
                         text = delta.get("content") if isinstance(delta, dict) else None
+                        if text is None:  # /completions chunks carry choices[].text
+                            text = choice.get("text")
                         if isinstance(text, str) and text:
                             yield TextDelta(text)
                         reason = choice.get("finish_reason")

@@ -10,12 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TaskType = Literal["code_generation", "refinement", "tests"]
-TASK_TYPES: tuple[str, ...] = ("code_generation", "refinement", "tests")
+TaskType = Literal["code_generation", "refinement", "tests", "completion"]
+TASK_TYPES: tuple[str, ...] = ("code_generation", "refinement", "tests", "completion")
 
 
 def _all_task_types() -> list[TaskType]:
-    return ["code_generation", "refinement", "tests"]
+    return ["code_generation", "refinement", "tests", "completion"]
 
 
 class _Strict(BaseModel):
@@ -58,6 +58,22 @@ class ModelConfig(_Strict):
     max_tokens: int | None = Field(default=None, gt=0)
     # Declared typical time for a whole reply; observed latency replaces it once measured.
     latency_ms: float | None = Field(default=None, gt=0)
+    # Inline completion: ``fim = true`` uses the provider's native fill-in-the-middle
+    # (openai: POST {base_url}/completions with prompt + suffix; ollama: /api/generate
+    # with suffix); ``fim_template`` ("...{prefix}...{suffix}...") sends a raw completion
+    # in the model's own FIM tokens. Neither: a chat prompt asks for the middle only.
+    fim: bool = False
+    fim_template: str | None = None
+
+    @field_validator("fim_template")
+    @classmethod
+    def _template_has_slots(cls, v: str | None) -> str | None:
+        if v is not None and "{prefix}" not in v:
+            raise ValueError(
+                "must contain {prefix} (and usually {suffix}), e.g. "
+                '"<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"'
+            )
+        return v
 
     def quality_for(self, task_type: str) -> float | None:
         """Declared quality (0-10) for a task type; a plain number applies to every task."""

@@ -64,6 +64,9 @@ local defaults = {
   --- (docs/security.md). :TTATrust trusts the current workspace in the user's data folder
   --- (the same store as `tta-codegen trust`; editing the config withdraws it).
   trusted_workspaces = {},
+  --- Inline completion (ghost text as you type): `false` to turn it off, or a table of
+  --- options (see lua/tta_codegen/completion.lua: debounce_ms, accept = '<M-l>', ...).
+  completion = {},
   --- Passed through to the client config.
   on_attach = nil,
   capabilities = nil,
@@ -857,6 +860,10 @@ local function create_commands()
   cmd('TTAStats', function()
     M.stats()
   end, { desc = 'tta-codegen: per-model statistics' })
+  cmd('TTACompletionToggle', function(o)
+    local on = require('tta_codegen.completion').toggle(o.bang and vim.api.nvim_get_current_buf() or nil)
+    notify('inline completion ' .. (on and 'on' or 'off'))
+  end, { bang = true, desc = 'tta-codegen: inline completion on/off (! for this buffer only)' })
   cmd('TTACancel', function()
     M.cancel()
   end, { desc = 'tta-codegen: cancel the running command and restore the buffer' })
@@ -895,6 +902,10 @@ function M.setup(opts)
     create_commands()
   end
   review().setup(group)
+  local completion = M.config.completion
+  if completion ~= false then
+    require('tta_codegen.completion').setup(group, completion)
+  end
 end
 
 return M

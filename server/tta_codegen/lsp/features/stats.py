@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
 from tta_codegen.models.stats import summary
@@ -18,4 +19,6 @@ async def cmd_stats(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     rows = await router.ledger.rows()
     answer = summary(rows, budget=ls.loaded.config.budget)
     answer["ledger"] = str(router.ledger.path)
+    # Inline completion: suggestions shown / accepted per model (completion/acceptance.py).
+    answer["completions"] = await AcceptanceLog(acceptance_path(router.ledger.path)).summary()
     return answer

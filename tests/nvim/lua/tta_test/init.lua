@@ -346,20 +346,9 @@ local function write_result()
 end
 
 --- Run one case file, record its outcome, quit Neovim.
-function T.run(path)
-  local ok, err = xpcall(dofile, function(e)
-    if type(e) == 'string' and e:sub(1, #SKIP) == SKIP then
-      return e
-    end
-    return debug.traceback(tostring(e), 2)
-  end, path)
-  if not ok then
-    if err:sub(1, #SKIP) == SKIP then
-      T.result.skip = err:sub(#SKIP + 1)
-    else
-      T.result.error = err
-    end
-  end
+--- Write the result, stop the servers and quit (T.run does it when the case returns, unless
+--- the case called T.defer(): cases that type through the real input loop finish later).
+function T.finish()
   T.mark('end')
   T.result.messages = vim.api.nvim_exec2('messages', { output = true }).output
   local okw, werr = pcall(write_result)
@@ -375,6 +364,48 @@ function T.run(path)
     return #vim.lsp.get_clients() == 0
   end, 20)
   vim.cmd('qall!')
+end
+
+local function record_error(err)
+  if err:sub(1, #SKIP) == SKIP then
+    T.result.skip = err:sub(#SKIP + 1)
+  else
+    T.result.error = err
+  end
+end
+
+local function traceback(e)
+  if type(e) == 'string' and e:sub(1, #SKIP) == SKIP then
+    return e
+  end
+  return debug.traceback(tostring(e), 2)
+end
+
+--- Keys typed with nvim_input() are only read by Neovim's main loop, never inside
+--- vim.wait(): such a case calls T.defer(), returns, and goes on in T.step() callbacks.
+function T.defer()
+  T.deferred = true
+end
+
+--- Run `fn` after `ms` in the main loop; an error (or a finished `fn`) ends the case.
+function T.step(ms, fn)
+  vim.defer_fn(function()
+    local ok, err = xpcall(fn, traceback)
+    if not ok then
+      record_error(err)
+      T.finish()
+    end
+  end, ms)
+end
+
+function T.run(path)
+  local ok, err = xpcall(dofile, traceback, path)
+  if not ok then
+    record_error(err)
+  elseif T.deferred then
+    return
+  end
+  T.finish()
 end
 
 return T

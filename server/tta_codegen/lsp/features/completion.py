@@ -1,0 +1,103 @@
+"""``textDocument/inlineCompletion`` (LSP 3.18) and ``tta.completionAccepted``.
+
+A thin handler over ``completion.service``: it reads the document and cursor, asks the
+service, and turns the suggestion into an ``InlineCompletionItem`` whose ``range`` covers
+what the user already typed of it. Each item carries the ``tta.completionAccepted``
+command, which an editor runs when the user accepts (LSP has no accept event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pydantic import BaseModel, ConfigDict, Field
+from pygls.uris import to_fs_path
+
+from tta_codegen.completion.context import workspace_snippets
+from tta_codegen.completion.service import CompletionService
+from tta_codegen.context.provider import WorkspaceContext
+from tta_codegen.engine import language_for
+from tta_codegen.lsp.positions import position_at
+from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+
+ACCEPTED = "tta.completionAccepted"
+
+# One per server process: its cache and live requests outlive config reloads.
+service = CompletionService()
+
+
+class AcceptedParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = None
+    model: str | None = None
+    chars: int = Field(default=0, ge=0)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def on_inline_completion(
+    ls: TtaLanguageServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    uri = params.text_document.uri
+    if unquote(uri) not in ls.workspace.text_documents and uri not in ls.workspace.text_documents:
+        return types.InlineCompletionList(items=[])
+    doc = ls.workspace.get_text_document(uri)
+    config = ls.loaded.config.completion
+    offset = doc.offset_at_position(params.position)
+    path = to_fs_path(uri)
+    provider = ls.context_provider
+    index = provider.index if isinstance(provider, WorkspaceContext) else None
+    if index is not None and not index.ready:
+        index = None
+
+    async def snippets(code: str) -> list[str]:
+        return await workspace_snippets(
+            index,
+            code,
+            path,
+            limit=config.context_snippets,
+            max_lines=config.context_snippet_lines,
+        )
+
+    suggestion = await service.complete(
+        ls.engine.router,
+        config,
+        uri,
+        doc.source,
+        offset,
+        language_for(doc.path, doc.language_id),
+        path=path,
+        snippets=snippets,
+    )
+    if suggestion is None:
+        return types.InlineCompletionList(items=[])
+    accepted = {"id": suggestion.id, "model": suggestion.model, "chars": len(suggestion.text)}
+    item = types.InlineCompletionItem(
+        insert_text=suggestion.text,
+        range=types.Range(position_at(doc, suggestion.start), params.position),
+        command=types.Command(title="Accepted", command=ACCEPTED, arguments=[accepted]),
+    )
+    return types.InlineCompletionList(items=[item])
+
+
+@server.command(ACCEPTED)
+async def cmd_completion_accepted(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
+    params = parse_params(AcceptedParams, args, ACCEPTED)
+    model = await service.accepted(ls.engine.router, params.id, params.model, params.chars)
+    return {"recorded": model is not None, "model": model}
+
+
+@server.feature(ACCEPTED)
+async def on_completion_accepted(ls: TtaLanguageServer, params: Any) -> None:
+    """The same report as a notification, for clients that prefer not to wait."""
+    raw = params if isinstance(params, dict) else getattr(params, "__dict__", {})
+    p = AcceptedParams.model_validate(raw)
+    await service.accepted(ls.engine.router, p.id, p.model, p.chars)
+
+
+def _closed(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    service.forget(params.text_document.uri)
+
+
+server.on_close.append(_closed)
