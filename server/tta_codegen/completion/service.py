@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import cast
 
 from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.completion.cache import CachedSuggestion, CompletionCache
@@ -23,7 +22,7 @@ from tta_codegen.completion.scheduler import CompletionScheduler
 from tta_codegen.completion.settings import CompletionConfig
 from tta_codegen.models.base import ModelRequest, TextDelta
 from tta_codegen.models.errors import ModelError
-from tta_codegen.models.router import AttemptStarted, Finished, ModelRouter, RouterEvent
+from tta_codegen.models.router import AttemptStarted, Finished, ModelRouter
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class CompletionService:
             nonlocal raw, model
             stream = router.stream(request, should_stop=complete)
             try:
-                async with aclosing(cast(AsyncGenerator[RouterEvent], stream)) as events:
+                async with aclosing(stream) as events:
                     async for event in events:
                         if isinstance(event, AttemptStarted):
                             model, raw = event.model, []
