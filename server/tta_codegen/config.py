@@ -30,7 +30,9 @@ from tta_codegen.gates.settings import GatesConfig, RefineConfig
 from tta_codegen.models.settings import (
     TASK_TYPES,
     BudgetConfig,
+    LedgerConfig,
     ModelConfig,
+    OutcomesConfig,
     ProviderConfig,
     RoutingConfig,
     SafetyConfig,
@@ -101,6 +103,8 @@ class Config(_Strict):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     refine: RefineConfig = Field(default_factory=RefineConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
