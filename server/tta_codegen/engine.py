@@ -63,6 +63,8 @@ class GenerationResult:
     # "prompt" when the request itself was bad (template, variables): a usage error.
     error_kind: str | None = None
     total_s: float = 0.0
+    # Whether the first attempt passed every gate (None: no gate ran), for outcomes.
+    gates_first: bool | None = None
 
     def to_answer(self) -> dict[str, Any]:
         """The contract's answer object."""
@@ -197,6 +199,8 @@ class Engine:
                 result.gate_results = gate_results
                 result.gates = [g.to_answer() for g in gate_results]
                 failed = failure_summary(gate_results)
+                if iteration == 1 and gate_results:
+                    result.gates_first = not failed
                 if not failed or iteration == limit:
                     break
                 conversation = [

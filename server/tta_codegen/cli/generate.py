@@ -31,8 +31,10 @@ from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
 from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
+from tta_codegen.models.ledger_pg import open_ledger
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
+from tta_codegen.outcomes.events import Decision, OutcomeDraft, record_sync, run_source
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.request import GenerationRequest, language_for
 
@@ -230,6 +232,12 @@ def generate(
         refine=refine,
     )
 
+    draft = _draft(config, request, Path.cwd())
+
+    def decided(decision: Decision) -> None:
+        # --yes and the prompt's answer are the CLI's review; CI runs are marked as CI.
+        record_sync(open_ledger(config.ledger), draft, decision)
+
     sink = TerminalSink(err, show_code=not as_json)
     try:
         with sink:
@@ -238,7 +246,9 @@ def generate(
                 run_generation(config, request, sink, Path.cwd(), use_context=with_context)
             )
     except KeyboardInterrupt:
+        decided("cancelled")
         _fail(err, "cancelled; nothing was written", EXIT_INTERRUPTED)
+    draft.finish(result, result.text)
 
     code = EXIT_OK
     written: str | None = None
@@ -255,6 +265,7 @@ def generate(
             # Review before keep: show what would change and ask; nothing is written on "no".
             err.print(patch, markup=False, highlight=False, end="")
             if not click.confirm(f"Write {target}?", default=False, err=True):
+                decided("discarded")
                 err.print("nothing written", markup=False)
                 sys.exit(EXIT_OK)
     if result.status == "completed" and not show_diff:
@@ -275,6 +286,8 @@ def generate(
     if result.status != "completed":
         # A bad template or variable is the user's input, not a failed generation.
         code = EXIT_USAGE if result.error_kind == "prompt" else EXIT_FAILED
+    if result.error_kind != "prompt":
+        decided("accepted" if result.status == "completed" else _ended(result.status))
 
     if as_json:
         click.echo(json.dumps(result.to_answer(), ensure_ascii=False))
@@ -287,6 +300,23 @@ def generate(
     summary = _summary(result, sink, written)
     err.print(summary, markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+def _draft(config: Config, request: GenerationRequest, root: Path) -> OutcomeDraft:
+    draft = OutcomeDraft.start(request.kind, run_source(), request.template, request.language)
+    if request.template:
+        template = request.template
+
+        def category() -> str | None:
+            found = PromptBuilder(config, workspace_root=root).library(request).find(template)
+            return None if found is None else found.meta.category
+
+        draft.category_of = category
+    return draft
+
+
+def _ended(status: str) -> Decision:
+    return "cancelled" if status == "cancelled" else "failed"
 
 
 def _interactive() -> bool:
