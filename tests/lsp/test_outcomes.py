@@ -71,9 +71,7 @@ async def wait_rows(ed: Editor, what: str, count: int) -> list[object]:
         await asyncio.sleep(0.05)
 
 
-async def test_accept_then_edit_half_is_about_half_retained(
-    ed: Editor, fake: FakeProvider
-) -> None:
+async def test_accept_then_edit_half_is_about_half_retained(ed: Editor, fake: FakeProvider) -> None:
     fake.add(code(FUNC))
     uri = ed.open("m.py", BEFORE)
     answer = await generate(ed, uri, 2)
@@ -124,9 +122,7 @@ async def test_untouched_accepted_code_is_fully_retained(ed: Editor, fake: FakeP
     assert stats["outcomes"]["minimal_editing_share"] == 1.0
 
 
-async def test_discard_regenerate_and_cancel_are_recorded(
-    ed: Editor, fake: FakeProvider
-) -> None:
+async def test_discard_regenerate_and_cancel_are_recorded(ed: Editor, fake: FakeProvider) -> None:
     uri = ed.open("m.py", BEFORE)
     fake.add(code(FUNC), times=1)
     first = (await generate(ed, uri, 2))["review"]

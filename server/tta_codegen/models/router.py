@@ -320,9 +320,7 @@ class ModelRouter:
                 log.warning("budget check skipped: cannot read the ledger: %s", exc)
             # aclosing: a caller that walks away closes the attempt (and its HTTP stream) now.
             settle = _Reservation(reservation)
-            attempt_gen = self._attempt(
-                model, provider, req, request, should_stop, accept, settle
-            )
+            attempt_gen = self._attempt(model, provider, req, request, should_stop, accept, settle)
             try:
                 async with aclosing(attempt_gen) as attempt:
                     async for event in attempt:
@@ -428,7 +426,13 @@ class ModelRouter:
             verdict = accept() if accept is not None else None
             if verdict:
                 await self._record(
-                    model, original, usage, latency, ttft, "error", "unusable",
+                    model,
+                    original,
+                    usage,
+                    latency,
+                    ttft,
+                    "error",
+                    "unusable",
                     reservation=reservation,
                 )
                 yield AttemptFailed(model.id, verdict, streamed, "unusable")
