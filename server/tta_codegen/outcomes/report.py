@@ -42,7 +42,12 @@ def _figures(
     import plotly.graph_objects as go
 
     figs: dict[str, Any] = {}
-    layout = {"margin": {"l": 50, "r": 20, "t": 50, "b": 50}, "height": 360}
+    layout = {
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 50},
+        "height": 360,
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.18},
+    }
 
     # Acceptance and retention per day.
     ratios = latest_retention(retention)
