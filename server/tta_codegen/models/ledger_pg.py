@@ -122,6 +122,8 @@ class TeamLedger:
         self._down_until = 0.0
         self._backlog: bool | None = None  # None: not looked yet
         self._sync_lock = threading.Lock()
+        self._conn_lock = threading.Lock()
+        self._conn: Any = None
 
     def describe(self) -> str:
         state = "" if self.available() else f" (unreachable; recording to {self.local.path})"
@@ -172,25 +174,38 @@ class TeamLedger:
         )
 
     def _on_db(self, work: Any) -> tuple[bool, Any]:
-        """Run ``work(conn)`` in one transaction: (True, result), or (False, None) if down."""
+        """Run ``work(conn)`` in one transaction: (True, result), or (False, None) if down.
+
+        One connection is kept and shared by the worker threads, one transaction at a
+        time (a new connection per row costs a server process and an authentication).
+        """
         if not self.available():
             return False, None
-        try:
-            conn = self._connect()
-        except self._down_errors as exc:
-            self._went_down(exc)
-            return False, None
-        try:
-            with conn.transaction():
-                result = work(conn)
-        except self._down_errors as exc:
-            self._went_down(exc)
-            return False, None
-        finally:
-            conn.close()
+        with self._conn_lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._connect()
+                with self._conn.transaction():
+                    result = work(self._conn)
+            except self._down_errors as exc:
+                self._drop()
+                self._went_down(exc)
+                return False, None
         if self._backlog is not False:
             self.sync_sync()
         return True, result
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception as exc:  # a dead connection may fail to close; it is gone
+                log.debug("closing a dead ledger connection: %s", exc)
+            self._conn = None
+
+    def close(self) -> None:
+        with self._conn_lock:
+            self._drop()
 
     # -- the ledger API (synchronous core, run in worker threads) -----------------------
 
@@ -217,13 +232,13 @@ class TeamLedger:
         def work(conn: Any) -> str:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             for name, limit, since in limits:
-                (spent,) = conn.execute(
-                    "SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE ts >= %s", (since,)
-                ).fetchone()
-                (held,) = conn.execute(
-                    "SELECT COALESCE(SUM(amount_usd), 0) FROM reservations "
-                    "WHERE ts >= %s AND expires > %s",
-                    (since, now),
+                # One statement, so one snapshot: a settle committing between two reads
+                # (row added, reservation gone) would otherwise be missed by both.
+                spent, held = conn.execute(
+                    "SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE ts >= %s), "
+                    "(SELECT COALESCE(SUM(amount_usd), 0) FROM reservations "
+                    "WHERE ts >= %s AND expires > %s)",
+                    (since, since, now),
                 ).fetchone()
                 if amount > limit - (float(spent) + float(held)) + 1e-12:
                     raise BudgetRefusal(name, limit, float(spent) + float(held))
@@ -300,14 +315,15 @@ class TeamLedger:
                     self._backlog = False
                     break
                 try:
-                    conn = self._connect()
-                    try:
-                        with conn.transaction():
+                    with self._conn_lock:
+                        if self._conn is None or self._conn.closed:
+                            self._conn = self._connect()
+                        with self._conn.transaction():
                             for _, row in batch:
-                                self._insert(conn, row)
-                    finally:
-                        conn.close()
+                                self._insert(self._conn, row)
                 except self._down_errors as exc:
+                    with self._conn_lock:
+                        self._drop()
                     self._went_down(exc)
                     break
                 self.local.outbox_done_sync([seq for seq, _ in batch])
