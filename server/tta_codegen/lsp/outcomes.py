@@ -150,3 +150,9 @@ def on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> N
     for watch in list(_watches(ls)):
         if same_uri(watch.uri, params.text_document.uri):
             watch.saved_now()
+
+
+def measure_all(ls: TtaLanguageServer) -> None:
+    """The server is stopping: every watched region counts as left alone now."""
+    for watch in list(_watches(ls)):
+        watch.on_close()

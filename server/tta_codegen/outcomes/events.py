@@ -140,7 +140,8 @@ class OutcomeRecorder:
 
     async def flush(self) -> None:
         """Wait for writes in flight (before reading stats, and at shutdown)."""
-        if self._tasks:
+        # A retention measurement spawns its write when it finishes: loop until quiet.
+        while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 

@@ -113,7 +113,6 @@ def _on_open(ls: TtaLanguageServer, params: types.DidOpenTextDocumentParams) -> 
 
 
 server.on_open.append(_on_open)
-server.on_save.append(outcomes.on_save)
 # Set at import so other modules (and tests of the server object) find one registry.
 server.review = ReviewRegistry()  # type: ignore[attr-defined]
 
