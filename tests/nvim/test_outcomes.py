@@ -4,9 +4,9 @@ Discard produce the expected ledger rows and a retention of about 50%."""
 from __future__ import annotations
 
 import pytest
-
 from tests.fakes.provider import FakeProvider, Reply
 from tests.nvim.conftest import Nvim
+
 from tta_codegen.models.ledger import CostLedger
 
 BEFORE = "import os\n\n\nprint(os.sep)\n"
