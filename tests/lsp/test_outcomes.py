@@ -170,3 +170,18 @@ async def test_outcomes_can_be_switched_off(make_editor: StartEditor, fake: Fake
     await ed.execute("tta.stats", {})
     assert ledger(ed).outcomes_sync() == []
     assert Path(ledger(ed).path).exists()  # the request itself is still in the ledger
+
+
+async def test_generated_tests_accepted_have_kind_tests_and_their_template(
+    ed: Editor, fake: FakeProvider
+) -> None:
+    tests = "from calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n"
+    fake.add(code(tests), times=1)
+    ed.open("tests/test_calc.py", "import calc\n")
+    uri = ed.open("calc.py", "def add(a, b):\n    return a + b\n")
+    answer = await ed.execute("tta.generateTests", {"textDocument": {"uri": uri}})
+    assert answer["status"] == "completed", answer
+    await ed.execute("tta.accept", {"id": answer["review"]["id"]})
+    (row,) = await wait_rows(ed, "outcomes", 1)
+    assert (row.kind, row.outcome, row.template) == ("tests", "accepted", "unit-tests")  # type: ignore[attr-defined]
+    assert row.category is not None  # type: ignore[attr-defined]
