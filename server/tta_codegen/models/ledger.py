@@ -221,6 +221,9 @@ class CostLedger:
     def describe(self) -> str:
         return str(self.path)
 
+    def close(self) -> None:
+        """Nothing to close: every call opens and closes its own connection."""
+
     # -- synchronous core, always run in a worker thread --------------------------------
 
     def _connect(self) -> sqlite3.Connection:
@@ -455,6 +458,7 @@ class LedgerBackend(Protocol):
     path: Path  # the local file (the team ledger's fallback)
 
     def describe(self) -> str: ...
+    def close(self) -> None: ...
     def write_sync(
         self, row: AnyRow, reservation: str | None = None, *, outbox: bool = False
     ) -> None: ...

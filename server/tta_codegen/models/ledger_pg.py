@@ -109,10 +109,9 @@ class TeamLedger:
         import psycopg  # the optional dependency, only when a team ledger is configured
 
         self._psycopg = psycopg
-        self._down_errors: tuple[type[BaseException], ...] = (
-            psycopg.OperationalError,
-            psycopg.InterfaceError,
-        )
+        # Any database error (unreachable, dropped connection, but also a missing
+        # privilege) sends the work to the local ledger: recording never stops a generation.
+        self._down_errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         assert config.url is not None
         self.url = config.url
         self.config = config

@@ -534,3 +534,4 @@ class ModelRouter:
     async def aclose(self) -> None:
         await self.flush()
         await self.registry.aclose()
+        await asyncio.to_thread(self.ledger.close)  # the team ledger's connection
