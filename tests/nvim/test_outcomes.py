@@ -1,5 +1,5 @@
-"""Outcomes from a real Neovim: Accept, an edit of half the accepted function, save, and
-Discard produce the expected ledger rows and a retention of about 50%."""
+"""Outcomes from a real Neovim: Accept, an edit of half the accepted function, save,
+Regenerate and Discard produce the expected ledger rows and a retention of about 50%."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ FUNC = (
 )
 
 
-async def test_accept_edit_save_and_discard_are_recorded(nvim: Nvim, fake: FakeProvider) -> None:
+async def test_accept_edit_save_regenerate_and_discard_are_recorded(
+    nvim: Nvim, fake: FakeProvider
+) -> None:
     fake.add(Reply.text(f"```python\n{FUNC}```\n", size=7, delay=0.003))
     path = nvim.workspace / "m.py"
     path.write_text(BEFORE)
@@ -42,7 +44,8 @@ async def test_accept_edit_save_and_discard_are_recorded(nvim: Nvim, fake: FakeP
     assert r["after_discard"] == r["after_edit"], run.why()
     book = CostLedger(nvim.home / ".local" / "share" / "tta-codegen" / "ledger.sqlite3")
     rows = book.outcomes_sync()
-    assert sorted(o.outcome for o in rows) == ["accepted", "discarded"], run.why()
+    assert r["regenerate"]["status"] == "completed", run.why()
+    assert sorted(o.outcome for o in rows) == ["accepted", "discarded", "regenerated"], run.why()
     accepted = next(o for o in rows if o.outcome == "accepted")
     assert accepted.lines == 5 and accepted.source == "lsp" and accepted.model == "fake-a"
     ratios = {x.stage: x.ratio for x in book.retention_sync() if x.outcome_uid == accepted.uid}

@@ -1,5 +1,5 @@
 -- Outcomes from a real Neovim: Accept through the lens, rewrite half of the accepted
--- function, save, leave it alone; then a second generation discarded through its lens.
+-- function, save, leave it alone; then a second generation regenerated and discarded.
 -- The test reads the ledger the server wrote.
 local T = require('tta_test')
 T.setup()
@@ -27,6 +27,21 @@ T.result.generate2 = T.wait_done()
 T.wait_lenses(bufnr, function(ls)
   return T.has_title(ls, '^Discard$') ~= nil
 end, 'the review lenses of the second generation')
+-- Regenerate it (:TTARegenerate on the change), then Discard the new attempt.
+vim.api.nvim_win_set_cursor(0, { 1, 0 })
+vim.cmd('TTARegenerate')
+T.wait(20000, function()
+  for _, d in ipairs(T.result.done) do
+    if d.command == 'tta.regenerate' then
+      T.result.regenerate = d
+      return true
+    end
+  end
+  return false
+end, 'the regeneration to finish')
+T.wait_lenses(bufnr, function(ls)
+  return T.has_title(ls, '^Discard$') ~= nil
+end, 'the review lenses after Regenerate')
 T.run_lens(bufnr, 'Discard')
 T.wait_lenses(bufnr, function(ls)
   return #ls == 0
