@@ -158,8 +158,13 @@ _CHECK = """
     });
     document.getElementById('render-check').textContent = JSON.stringify(out);
   }
-  if (document.readyState === 'complete') { check(); }
-  else { window.addEventListener('load', check); }
+  // Charts drawn before the grid settled take their width again, then are checked.
+  function settle() {
+    var gds = Array.prototype.slice.call(document.querySelectorAll('.plotly-graph-div'));
+    Promise.all(gds.map(function (gd) { return Plotly.Plots.resize(gd); })).then(check, check);
+  }
+  if (document.readyState === 'complete') { settle(); }
+  else { window.addEventListener('load', settle); }
 })();
 </script>
 """
