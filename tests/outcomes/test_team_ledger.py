@@ -145,6 +145,7 @@ def test_killing_the_database_mid_run_loses_and_duplicates_nothing(
     # Some rows really went to the fallback while the database was down.
     fell_back = sum(len(CostLedger(tmp_path / f"local{i}.sqlite3").rows_sync()) for i in range(4))
     assert fell_back > 0
+    print(f"rows written to the local fallback while the database was down: {fell_back}")
     import psycopg
 
     with psycopg.connect(url, password=pg.PASSWORD) as conn:
