@@ -36,7 +36,9 @@ from tta_codegen.gates.settings import GatesConfig, RefineConfig
 from tta_codegen.models.settings import (
     TASK_TYPES,
     BudgetConfig,
+    LedgerConfig,
     ModelConfig,
+    OutcomesConfig,
     ProviderConfig,
     RoutingConfig,
     SafetyConfig,
@@ -114,6 +116,8 @@ class Config(_Strict):
     refine: RefineConfig = Field(default_factory=RefineConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     completion: CompletionConfig = Field(default_factory=CompletionConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

@@ -77,6 +77,8 @@ class GenerationResult:
     total_s: float = 0.0
     # The delivered reply was cut off (token limit, unclosed fence) and not continued.
     truncated: bool = False
+    # Whether the first attempt passed every gate (None: no gate ran), for outcomes.
+    gates_first: bool | None = None
 
     def to_answer(self) -> dict[str, Any]:
         """The contract's answer object."""
@@ -263,6 +265,8 @@ class Engine:
             spent = time.monotonic() - began
             drawn.append(Candidate(index, code, temperatures[index], gates, spent, truncated))
             shown = index
+            if index == 0 and gates:
+                result.gates_first = not failure_summary(gates)  # for outcome metrics
             feedback = settings.feedback == "always" or (
                 settings.feedback == "tests" and request.kind == "tests"
             )

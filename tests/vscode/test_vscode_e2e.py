@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.guards import HANG_GUARD_MS, HANG_GUARD_S, SLOW_HANG_GUARD_S
+from tta_codegen.models.ledger import CostLedger
 
 pytestmark = pytest.mark.slow
 
@@ -371,6 +372,21 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
         assert "You edited inside the generated code" in report["refusedText"], context
         assert report["forcedDisk"] == REVIEW_BEFORE, context
         assert (ws / "review.py").read_text(encoding="utf-8") == REVIEW_BEFORE, context
+
+        # Outcomes (docs/metrics.md): what the clicks above decided is in the ledger —
+        # the Discard lens and "Discard anyway" discarded, Cancel cancelled, the first
+        # generation kept. Written in the background: wait for them (hang guard).
+        ledger = CostLedger(tmp_path / "xdg-data" / "tta-codegen" / "ledger.sqlite3")
+        deadline = time.monotonic() + 30
+        while True:
+            decided = [o.outcome for o in ledger.outcomes_sync()]
+            done = decided.count("discarded") >= 2 and "cancelled" in decided
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert decided.count("discarded") >= 2, (decided, context)
+        assert "cancelled" in decided and "accepted" in decided, (decided, context)
+        assert {o.source for o in ledger.outcomes_sync()} == {"lsp"}
     finally:
         # code-server, its extension hosts, our language server, file watchers.
         for sig in (signal.SIGTERM, signal.SIGKILL):

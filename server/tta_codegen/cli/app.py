@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "List the configured models with price and health."),
     "prompts": ("prompts", "The prompt template library (list, show, render)."),
     "refine": ("rewrite", "Rewrite --lines A-B of --file following an instruction."),
+    "report": ("report", "Write an offline HTML report of outcomes, cost and latency."),
     "serve": ("serve", "Run the language server (LSP over stdio, or TCP with --tcp)."),
     "stats": ("stats", "Requests, tokens, cost and latency per model from the ledger."),
     "trust": ("trust", "Trust a workspace's config (provider URLs, keys, command gates)."),

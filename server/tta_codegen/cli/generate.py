@@ -43,8 +43,10 @@ from tta_codegen.config import Config, load_config
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import Engine, GenerationResult
 from tta_codegen.gates.ruff_worker import close_ruff_workers
+from tta_codegen.models.ledger_pg import open_ledger
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
+from tta_codegen.outcomes.events import Decision, OutcomeDraft, record_sync, run_source
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, language_for
@@ -277,6 +279,12 @@ def run_and_deliver(
     code in ``[start, end)``), and only when the answer is ``completed`` — or, with
     ``--allow-failing``, ``gates_failed`` / ``truncated`` (exit 3 either way).
     """
+    draft = _draft(config, request, Path.cwd())
+
+    def decided(decision: Decision) -> None:
+        # --yes and the prompt's answer are the CLI's review; CI runs are marked as CI.
+        record_sync(open_ledger(config.ledger), draft, decision)
+
     sink = TerminalSink(err, show_code=not as_json)
     try:
         with sink:
@@ -284,7 +292,9 @@ def run_and_deliver(
                 run_generation(config, request, sink, Path.cwd(), use_context=use_context)
             )
     except KeyboardInterrupt:
+        decided("cancelled")
         _fail(err, "cancelled; nothing was written", EXIT_INTERRUPTED)
+    draft.finish(result, result.text)
 
     text, start, end = request.text, request.start, request.end
     delivered = result.status in ("completed", "gates_failed", "truncated") and bool(result.text)
@@ -301,6 +311,7 @@ def run_and_deliver(
             # Review before keep: show what would change and ask; nothing is written on "no".
             err.print(patch, markup=False, highlight=False, end="")
             if not click.confirm(f"Write {target}?", default=False, err=True):
+                decided("discarded")
                 err.print("nothing written", markup=False)
                 sys.exit(_exit_code(result))
     if writable and target is not None and not show_diff:
@@ -314,6 +325,11 @@ def run_and_deliver(
             written = str(target)
         except FileProblem as exc:
             result.status, result.error = "failed", str(exc)
+    if result.error_kind != "prompt":
+        # Written or printed whole code is the user's to keep; code that was not whole
+        # (exit 3, not written) or no code at all is not.
+        kept = result.status == "completed" or written is not None
+        decided("accepted" if kept else _ended(result.status))
 
     if as_json:
         click.echo(json.dumps(result.to_answer(), ensure_ascii=False))
@@ -359,6 +375,23 @@ def cli_config(err: Console, model: str | None, *, trusted: bool) -> Config:
         known = ", ".join(m.id for m in config.models)
         _fail(err, f"unknown model {model!r} (configured: {known})", EXIT_USAGE)
     return config
+
+
+def _draft(config: Config, request: GenerationRequest, root: Path) -> OutcomeDraft:
+    draft = OutcomeDraft.start(request.kind, run_source(), request.template, request.language)
+    if request.template:
+        template = request.template
+
+        def category() -> str | None:
+            found = PromptBuilder(config, workspace_root=root).library(request).find(template)
+            return None if found is None else found.meta.category
+
+        draft.category_of = category
+    return draft
+
+
+def _ended(status: str) -> Decision:
+    return "cancelled" if status == "cancelled" else "failed"
 
 
 def _interactive() -> bool:

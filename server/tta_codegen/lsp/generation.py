@@ -21,12 +21,14 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
 from tta_codegen.engine import Engine, GenerationRequest, GenerationResult, Status, language_for
+from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.agent import dispatch_agent
 from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
 from tta_codegen.lsp.diagnostics import answer_diagnostics, publish, result_diagnostics
 from tta_codegen.lsp.edit_session import EditSessionError, StreamingEditSession
 from tta_codegen.lsp.params import GenerateParams, PositionParam, RefineParams
 from tta_codegen.lsp.review import PendingChange, lens_mode, new_id, open_document, registry
+from tta_codegen.outcomes.events import OutcomeDraft
 from tta_codegen.request import implement_request, whole_lines
 from tta_codegen.stubs import Stub, find_stub
 
@@ -246,8 +248,9 @@ async def run_streaming(
 
     session.on_progress = on_progress
     session.on_note = lambda message: progress.report(message, force=True)
+    draft = outcomes.start(ls, request, command)
     try:
-        return await _stream(ls, engine, uri, request, session, progress, command, pending)
+        return await _stream(ls, engine, uri, request, session, progress, command, pending, draft)
     finally:
         reviews.end_running(ls, running)
         if pending is not None:
@@ -280,6 +283,7 @@ async def _stream(
     progress: Progress,
     command: str,
     pending: PendingChange | None,
+    draft: OutcomeDraft,
 ) -> dict[str, Any]:
     result: GenerationResult | None = None
     try:
@@ -299,8 +303,14 @@ async def _stream(
             if diags:
                 answer["diagnostics"] = answer_diagnostics(diags)
             review = _keep_for_review(ls, uri, request, session, result, command, pending)
+            draft.finish(result, result.text)
             if review is not None:
                 answer["review"] = {"id": review.id, "range": region_dict(region)}
+                if pending is not None:
+                    outcomes.decide(ls, pending.outcome, "regenerated")
+                review.outcome = draft
+            else:
+                outcomes.accepted(ls, draft, uri, session.start, session.end)
             return answer
         else:
             await _restore(session)
@@ -308,6 +318,7 @@ async def _stream(
         status: Status = "failed" if session.error is not None else "cancelled"
         error = str(session.error) if session.error is not None else None
         await _restore(session)
+        outcomes.decide(ls, draft, "cancelled" if status == "cancelled" else "failed")
         progress.end("cancelled" if status == "cancelled" else "failed")
         ls.session_done(session)
         answer = (result or GenerationResult(status=status)).to_answer()
@@ -326,6 +337,9 @@ async def _stream(
             progress.end(end)
             ls.session_done(session)
     assert result is not None
+    if result.error_kind != "prompt":
+        # Not delivered (failed, or cut off: the document was restored).
+        outcomes.decide(ls, draft, "cancelled" if result.status == "cancelled" else "failed")
     if result.status != "truncated":
         result.text = ""  # a cut-off reply keeps its text in the answer, not in the document
     return result.to_answer()

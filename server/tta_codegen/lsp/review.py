@@ -74,6 +74,19 @@ def overlaps(start: int, end: int, other_start: int, other_end: int) -> bool:
     return start < other_end and other_start < end
 
 
+def follow(start: int, end: int, change: TextChange) -> tuple[int, int]:
+    """Where region ``[start, end)`` is after ``change``: shifted by edits before it, and
+    widened to keep the user's text when an edit touches its inside or crosses an edge."""
+    s, e, delta = change.start, change.end, change.delta
+    if e <= start:
+        return start + delta, end + delta
+    if s >= end:
+        return start, end
+    new_end = s + len(change.text) if e >= end else end + delta
+    new_start = min(start, s)
+    return new_start, max(new_start, new_end)
+
+
 @dataclass
 class PendingChange:
     """Generated code waiting in the document for Accept or Discard."""
@@ -102,22 +115,15 @@ class PendingChange:
     # The answer's status; a "gates_failed" change carries the failing gates' names.
     status: str = "completed"
     failing_gates: tuple[str, ...] = ()
+    # What became of it is recorded at the decision (lsp/outcomes.py); None: not tracked.
+    outcome: Any = None
 
     # -- DocumentTracker listener ---------------------------------------------------------
 
     def on_change(self, change: TextChange) -> None:
-        s, e, delta = change.start, change.end, change.delta
-        if e <= self.start:
-            self.start += delta
-            self.end += delta
-        elif s >= self.end:
-            pass
-        else:
-            # Inside (or across an edge): the region keeps the user's text, and Discard
-            # will see that it no longer holds what was generated.
-            new_end = s + len(change.text) if e >= self.end else self.end + delta
-            self.start = min(self.start, s)
-            self.end = max(self.start, new_end)
+        # Inside (or across an edge): the region keeps the user's text, and Discard
+        # will see that it no longer holds what was generated.
+        self.start, self.end = follow(self.start, self.end, change)
 
     def on_close(self) -> None:
         if self.on_closed is not None:
@@ -176,11 +182,18 @@ class ReviewRegistry:
 
     def add(self, ls: TtaLanguageServer, change: PendingChange) -> PendingChange:
         self.pending[change.id] = change
-        change.on_closed = lambda c: self.forget(ls, c)
+        change.on_closed = lambda c: self._closed(ls, c)
         if change.tracked:
             ls.tracker.add(change.uri, change)
         self.refresh(ls)
         return change
+
+    def _closed(self, ls: TtaLanguageServer, change: PendingChange) -> None:
+        """Closing the document accepts the change (the text stays as the editor has it)."""
+        from tta_codegen.lsp.outcomes import decide
+
+        self.forget(ls, change)
+        decide(ls, change.outcome, "accepted")
 
     def forget(self, ls: TtaLanguageServer, change: PendingChange) -> None:
         self.pending.pop(change.id, None)

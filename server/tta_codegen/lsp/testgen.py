@@ -23,6 +23,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from tta_codegen.engine import BufferSink, GenerationResult
+from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
 from tta_codegen.lsp.edit_session import EditSessionError
 from tta_codegen.lsp.params import GenerateTestsParams
@@ -38,6 +39,7 @@ from tta_codegen.lsp.review import (
     replace_untracked,
     set_region_text,
 )
+from tta_codegen.outcomes.events import Decision
 from tta_codegen.request import GenerationRequest
 
 if TYPE_CHECKING:
@@ -155,10 +157,13 @@ async def _generate_tests(
     task = asyncio.current_task()
     assert task is not None
     link_cancellation(ls, task)
+    draft = outcomes.start(ls, request, "tta.generateTests")
     progress, outcome = await _generate_buffered(ls, task, request, "Generating tests")
     if not isinstance(outcome, GenerationResult):
+        outcomes.decide(ls, draft, _ended(outcome))
         return outcome
     result = outcome
+    draft.finish(result, result.text)
     live = open_document(ls, test_uri) if lens_mode(ls) else None
     pending: PendingChange | None = None
     if live is not None:
@@ -199,9 +204,19 @@ async def _generate_tests(
     if not applied:
         answer["status"] = "failed"
         answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
+        outcomes.decide(ls, draft, "failed")
+    elif pending is not None:
+        pending.outcome = draft
+    else:  # review mode "auto": kept at once
+        start = len(existing)
+        outcomes.accepted(ls, draft, test_uri, start, start + len(new_text))
     if pending is not None:
         answer["review"] = {"id": pending.id, "range": range_dict(pending.region(ls))}
     return answer
+
+
+def _ended(answer: dict[str, Any]) -> Decision:
+    return "cancelled" if answer.get("status") == "cancelled" else "failed"
 
 
 def _separator(existing: str) -> str:
@@ -293,10 +308,13 @@ async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> 
     change.busy = "regenerating"
     reviews.refresh(ls)
     try:
+        draft = outcomes.start(ls, change.request, "tta.generateTests")
         progress, outcome = await _generate_buffered(ls, task, change.request, "Regenerating tests")
         if not isinstance(outcome, GenerationResult):
+            outcomes.decide(ls, draft, _ended(outcome))
             return outcome
         result = outcome
+        draft.finish(result, result.text)
         new_text = change.prefix + result.text
         if change.tracked:
             try:
@@ -318,8 +336,11 @@ async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> 
         if not applied:
             answer["status"] = "failed"
             answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
+            outcomes.decide(ls, draft, "failed")
             return answer
         change.generated, change.model = new_text, result.model
+        outcomes.decide(ls, change.outcome, "regenerated")
+        change.outcome = draft
         answer["review"] = {"id": change.id, "range": range_dict(change.region(ls))}
         return answer
     finally:

@@ -4,6 +4,10 @@ The estimate is the most a request can cost: the prompt (chars/4) at the input p
 ``max_tokens`` at the output price. A request that could push spending past
 ``budget.per_request_usd``, ``budget.daily_usd`` or ``budget.monthly_usd`` is refused with
 a message naming the budget and what is left. Free models always pass.
+
+A request that fits *reserves* its estimate in the ledger (spent + reserved is what
+counts), and its ledger row settles the reservation: concurrent writers (two editor
+windows, a team on one PostgreSQL ledger) cannot spend the same money twice.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 
 from tta_codegen.models.errors import ModelError
-from tta_codegen.models.ledger import CostLedger, start_of_day, start_of_month
+from tta_codegen.models.ledger import BudgetRefusal, LedgerBackend, start_of_day, start_of_month
 from tta_codegen.models.settings import BudgetConfig, ModelConfig
 
 
@@ -43,14 +47,18 @@ def _usd(value: float) -> str:
 
 async def check_budget(
     budget: BudgetConfig,
-    ledger: CostLedger | None,
+    ledger: LedgerBackend | None,
     model: ModelConfig,
     estimate_usd: float,
     now: float | None = None,
-) -> None:
-    """Raise BudgetExceeded when sending this request could break a budget."""
+) -> str | None:
+    """Reserve ``estimate_usd`` against the budgets; raise BudgetExceeded if it does not fit.
+
+    Returns the reservation to settle (pass it to the ledger's ``record``) or release, or
+    None when nothing was reserved (free model, no period budget).
+    """
     if estimate_usd <= 0 or is_free(model):
-        return
+        return None
     what = f"this request to {model.id!r} could cost up to {_usd(estimate_usd)}"
     if budget.per_request_usd is not None and estimate_usd > budget.per_request_usd:
         raise BudgetExceeded(
@@ -61,22 +69,27 @@ async def check_budget(
             budget.per_request_usd,
         )
     if ledger is None:
-        return
+        return None
     now = time.time() if now is None else now
     limits = [
-        ("daily_usd", budget.daily_usd, start_of_day(now), "today"),
-        ("monthly_usd", budget.monthly_usd, start_of_month(now), "this month"),
+        (name, limit, since)
+        for name, limit, since in (
+            ("daily_usd", budget.daily_usd, start_of_day(now)),
+            ("monthly_usd", budget.monthly_usd, start_of_month(now)),
+        )
+        if limit is not None
     ]
-    for name, limit, since, period in limits:
-        if limit is None:
-            continue
-        spent = await ledger.spent_since(since)
-        left = max(0.0, limit - spent)
-        if estimate_usd > left:
-            raise BudgetExceeded(
-                f"refused before sending: {what}, but budget.{name} ({_usd(limit)}) has "
-                f"{_usd(left)} left ({_usd(spent)} spent {period}); use a free model or "
-                f"raise budget.{name}",
-                name,
-                left,
-            )
+    if not limits:
+        return None
+    try:
+        return await ledger.reserve(estimate_usd, limits)
+    except BudgetRefusal as exc:
+        period = "today" if exc.name == "daily_usd" else "this month"
+        left = max(0.0, exc.limit - exc.spent)
+        raise BudgetExceeded(
+            f"refused before sending: {what}, but budget.{exc.name} ({_usd(exc.limit)}) has "
+            f"{_usd(left)} left ({_usd(exc.spent)} spent or reserved {period}); use a free "
+            f"model or raise budget.{exc.name}",
+            exc.name,
+            left,
+        ) from None

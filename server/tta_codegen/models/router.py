@@ -30,7 +30,8 @@ from tta_codegen.models.breaker import BreakerBoard, shared_board
 from tta_codegen.models.budget import BudgetExceeded, check_budget, estimate_cost, is_free
 from tta_codegen.models.catalog import CatalogEntry, enrich, load_all_caches_async
 from tta_codegen.models.errors import ModelError, NoModelConfigured, ProviderError
-from tta_codegen.models.ledger import CostLedger, LedgerRow
+from tta_codegen.models.ledger import LedgerBackend, LedgerRow
+from tta_codegen.models.ledger_pg import open_ledger
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.retry import RetryPolicy
 from tta_codegen.models.safety import Finding, SafetyChecker
@@ -96,6 +97,18 @@ class AllModelsFailed(ModelError):
         self.attempts = attempts
 
 
+class _Reservation:
+    """A budget reservation held by one attempt: settled by its first ledger row (in the
+    same transaction), released if the attempt ends without one."""
+
+    def __init__(self, uid: str | None) -> None:
+        self.uid = uid
+
+    def take(self) -> str | None:
+        uid, self.uid = self.uid, None
+        return uid
+
+
 def estimate_tokens(request: ModelRequest) -> int:
     """Rough prompt size (chars/4) for when a provider reports none."""
     return sum(len(m.content) for m in request.messages) // 4 + 4 * len(request.messages)
@@ -125,7 +138,7 @@ class ModelRouter:
         config: Config,
         registry: ProviderRegistry,
         *,
-        ledger: CostLedger | None = None,
+        ledger: LedgerBackend | None = None,
         breakers: BreakerBoard | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -134,7 +147,7 @@ class ModelRouter:
         self.config = config
         self.registry = registry
         # The real ledger unless told otherwise; its file appears on the first request.
-        self.ledger = ledger if ledger is not None else CostLedger()
+        self.ledger = ledger if ledger is not None else open_ledger(config.ledger)
         self.breakers = breakers if breakers is not None else shared_board()
         self.retry = RetryPolicy(config.routing.retry, rand)
         # ``[safety]`` from the config unless given (the section is optional in Config).
@@ -167,7 +180,7 @@ class ModelRouter:
             try:
                 rows = await self.ledger.rows(since=time.time() - _OBSERVED_WINDOW_S)
             except (sqlite3.Error, OSError) as exc:
-                log.warning("cannot read the cost ledger %s: %s", self.ledger.path, exc)
+                log.warning("cannot read the cost ledger %s: %s", self.ledger.describe(), exc)
                 rows = []
             # History is the ledger's (machine-wide, by model id): only rows from the provider
             # this config names for the model speak for it.
@@ -308,13 +321,14 @@ class ModelRouter:
                 failures.append(failure)
                 yield failure
                 continue
+            reservation: str | None = None
             try:
                 provider: Provider = self.registry.get(model.provider)
                 req = request
                 if model.max_tokens is not None and model.max_tokens < request.max_tokens:
                     req = ModelRequest(**{**request.__dict__, "max_tokens": model.max_tokens})
                 estimate = estimate_cost(model, prompt_tokens, req.max_tokens)
-                await check_budget(self.config.budget, self.ledger, model, estimate)
+                reservation = await check_budget(self.config.budget, self.ledger, model, estimate)
             except BudgetExceeded as exc:
                 self.breakers.release(key)
                 refusals.append(exc)
@@ -332,15 +346,19 @@ class ModelRouter:
                 # An unreadable ledger must not block work; the budget cannot be checked.
                 log.warning("budget check skipped: cannot read the ledger: %s", exc)
             # aclosing: a caller that walks away closes the attempt (and its HTTP stream) now.
-            async with aclosing(
-                self._attempt(model, provider, req, request, should_stop, accept)
-            ) as attempt:
-                async for event in attempt:
-                    yield event
-                    if isinstance(event, Finished):
-                        return
-                    if isinstance(event, AttemptFailed):
-                        failures.append(event)
+            settle = _Reservation(reservation)
+            attempt_gen = self._attempt(model, provider, req, request, should_stop, accept, settle)
+            try:
+                async with aclosing(attempt_gen) as attempt:
+                    async for event in attempt:
+                        yield event
+                        if isinstance(event, Finished):
+                            return
+                        if isinstance(event, AttemptFailed):
+                            failures.append(event)
+            finally:
+                if (unsettled := settle.take()) is not None:
+                    self._spawn(self._release(unsettled))
         if refusals and len(refusals) == len(
             [f for f in failures if f.kind not in ("circuit_open",)]
         ):
@@ -355,6 +373,7 @@ class ModelRouter:
         original: ModelRequest,
         should_stop: Callable[[], bool] | None,
         accept: Callable[[str | None], str | None] | None = None,
+        reservation: _Reservation | None = None,
     ) -> AsyncGenerator[RouterEvent]:
         """One model: tries (with retries) until it finishes or gives up."""
         prompt_tokens = estimate_tokens(original)
@@ -421,7 +440,15 @@ class ModelRouter:
                     return
                 spent = usage or Usage(prompt_tokens if streamed else 0, deltas, estimated=streamed)
                 spent_usd = await self._record(
-                    model, original, spent, latency, ttft, "error", exc.kind, billed=streamed
+                    model,
+                    original,
+                    spent,
+                    latency,
+                    ttft,
+                    "error",
+                    exc.kind,
+                    billed=streamed,
+                    reservation=reservation,
                 )
                 delay = None if streamed else self.retry.delay(tries, exc)
                 if delay is not None:
@@ -451,6 +478,7 @@ class ModelRouter:
                         "cancelled",
                         None,
                         billed=streamed,
+                        reservation=reservation,
                     )
                 )
                 raise
@@ -461,11 +489,20 @@ class ModelRouter:
             verdict = accept(stop_reason) if accept is not None else None
             if verdict:
                 cost = await self._record(
-                    model, original, usage, latency, ttft, "error", "unusable"
+                    model,
+                    original,
+                    usage,
+                    latency,
+                    ttft,
+                    "error",
+                    "unusable",
+                    reservation=reservation,
                 )
                 yield AttemptFailed(model.id, verdict, streamed, "unusable", usage, cost)
                 return
-            cost = await self._record(model, original, usage, latency, ttft, "ok", None)
+            cost = await self._record(
+                model, original, usage, latency, ttft, "ok", None, reservation=reservation
+            )
             yield Finished(model.id, usage, cost, ttft, latency, tries, stop_reason)
             return
 
@@ -480,8 +517,10 @@ class ModelRouter:
         error_kind: str | None,
         *,
         billed: bool = True,
+        reservation: _Reservation | None = None,
     ) -> float:
-        """Write one ledger row; returns the cost recorded. Never raises."""
+        """Write one ledger row (settling the budget reservation, the first time);
+        returns the cost recorded. Never raises."""
         cost = cost_of(model, usage) if billed else 0.0
         row = LedgerRow(
             ts=time.time(),
@@ -497,11 +536,18 @@ class ModelRouter:
             outcome=outcome,
             error_kind=error_kind,
         )
+        uid = reservation.take() if reservation is not None else None
         try:
-            await self.ledger.record(row)
+            await self.ledger.record(row, uid)
         except (sqlite3.Error, OSError) as exc:
-            log.warning("cannot write the cost ledger %s: %s", self.ledger.path, exc)
+            log.warning("cannot write the cost ledger %s: %s", self.ledger.describe(), exc)
         return cost
+
+    async def _release(self, reservation: str) -> None:
+        try:
+            await self.ledger.release(reservation)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("cannot release a budget reservation: %s", exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -553,3 +599,4 @@ class ModelRouter:
     async def aclose(self) -> None:
         await self.flush()
         await self.registry.aclose()
+        await asyncio.to_thread(self.ledger.close)  # the team ledger's connection

@@ -142,3 +142,46 @@ class SafetyConfig(_Strict):
     enabled: bool = False
     # Names of checks to skip (see ``tta_codegen.models.safety``), e.g. ["shell_true"].
     disabled_checks: list[str] = Field(default_factory=list)
+
+
+class LedgerConfig(_Strict):
+    """``[ledger]``: where requests and outcomes are recorded.
+
+    No ``url``: the local SQLite file (the default). A ``postgresql://`` url: the team
+    ledger, shared by every machine and CI runner that names it, with the local file as
+    the fallback while the database is unreachable. The password is read from the
+    environment variable ``password_env`` names, never from the file.
+    """
+
+    url: str | None = None
+    password_env: str | None = None
+    # After a failed connection, how long to stay on the local file before trying again.
+    retry_s: float = Field(default=30.0, gt=0, le=3600)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// url (leave it out for the local ledger)")
+        if v is not None and ":" in v.split("://", 1)[1].split("@", 1)[0] and "@" in v:
+            raise ValueError(
+                "must not hold the password: name its environment variable in "
+                "ledger.password_env instead"
+            )
+        return v
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name_only(cls, v: str | None) -> str | None:
+        if v is not None and not v.replace("_", "").isalnum():
+            raise ValueError("must be the NAME of an environment variable (e.g. TTA_LEDGER_PW)")
+        return v
+
+
+class OutcomesConfig(_Strict):
+    """``[outcomes]``: recording what became of generated code (ratios and counts only)."""
+
+    enabled: bool = True
+    # Retention is measured when the accepted region was left alone this long.
+    retention_idle_s: float = Field(default=600.0, gt=0, le=86_400)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
+from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.edit_session import EditSessionError
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.review import (
@@ -126,6 +127,7 @@ async def cmd_accept(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     if (busy := _busy(change)) is not None:
         return busy
     _reviews(ls).forget(ls, change)
+    outcomes.accepted(ls, change.outcome, change.uri, change.start, change.end)
     return {"status": "accepted", "id": change.id}
 
 
@@ -155,6 +157,7 @@ async def cmd_discard(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     if change.id not in reviews.pending:
         return {"status": "failed", "id": change.id, "error": "the document was closed"}
     reviews.forget(ls, change)
+    outcomes.decide(ls, change.outcome, "discarded")
     return {"status": "discarded", "id": change.id}
 
 
@@ -177,6 +180,7 @@ async def _discard_untracked(ls: TtaLanguageServer, change: PendingChange) -> di
     if not applied:
         return {"status": "failed", "id": change.id, "error": f"the editor refused: {reason}"}
     _reviews(ls).forget(ls, change)
+    outcomes.decide(ls, change.outcome, "discarded")
     return {"status": "discarded", "id": change.id}
 
 

@@ -1,13 +1,16 @@
-"""``tta.stats``: per-model requests, failures, latency, speed and cost, from the ledger."""
+"""``tta.stats``: per-model requests, failures, latency, speed and cost, from the ledger,
+and the outcome metrics (acceptance, gates, retention; see docs/metrics.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
+from tta_codegen.lsp.outcomes import recorder
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
 from tta_codegen.models.stats import summary
+from tta_codegen.outcomes.metrics import outcome_metrics
 
 
 @server.command("tta.stats")
@@ -16,9 +19,13 @@ async def cmd_stats(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
         parse_params(EmptyParams, args, "tta.stats")
     router = ls.engine.router
     await router.flush()  # rows of just-cancelled requests
+    await recorder(ls).flush()  # outcomes decided a moment ago
     rows = await router.ledger.rows()
     answer = summary(rows, budget=ls.loaded.config.budget)
-    answer["ledger"] = str(router.ledger.path)
+    answer["outcomes"] = outcome_metrics(
+        await router.ledger.outcomes(), await router.ledger.retention()
+    )
+    answer["ledger"] = router.ledger.describe()
     # Inline completion: suggestions shown / accepted per model (completion/acceptance.py).
     answer["completions"] = await AcceptanceLog(acceptance_path(router.ledger.path)).summary()
     return answer
