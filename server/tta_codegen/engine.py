@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -37,7 +37,6 @@ from tta_codegen.models.router import (
     AttemptStarted,
     Finished,
     ModelRouter,
-    RouterEvent,
 )
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
@@ -328,8 +327,10 @@ class Engine:
         continuations = 0
 
         def accept(stop_reason: str | None) -> str | None:
-            if state.cut_off(stop_reason) and state.may_continue and state.failure is None:
-                state.pause()  # keep the extractor open: the continuation follows
+            if state.cut_off(stop_reason) and state.worth_continuing():
+                held = state.pause()  # the extractor stays open: the continuation follows
+                if held and not state.failure:
+                    sink.write(held)
                 return None
             tail = state.finish(stop_reason)
             if tail and not state.failure:
@@ -346,40 +347,42 @@ class Engine:
                 )
                 state.may_continue = continuations < gen.max_continuations
                 finished: Finished | None = None
-                events = self.router.stream(
+                stream = self.router.stream(
                     model_request, model_id, should_stop=state.should_stop, accept=accept
                 )
-                async for event in _closing(events):
-                    if isinstance(event, AttemptStarted):
-                        if continuations == 0:
-                            state.start(event.model)
-                        sink.progress(event.model, state.tokens)
-                    elif isinstance(event, TextDelta):
-                        if result.ttft_s is None:
-                            result.ttft_s = time.perf_counter() - started
-                        code = state.feed(event.text)
-                        if code:
-                            sink.write(code)
-                        sink.progress(state.model, state.tokens)
-                    elif isinstance(event, AttemptFailed):
-                        result.attempts.append(Attempt(event.model, event.error))
-                        _add_spent(result, event.usage, event.cost_usd)
-                        if continuations:
-                            # The continuation failed: deliver what there is, cut off.
-                            tail = state.finish("length")
-                            if tail and not state.failure:
-                                sink.write(tail)
-                            result.truncated = state.truncated
-                            return state.text() if not state.failure else None
-                        if state.written:
-                            await sink.reset()
-                    elif isinstance(event, Finished):
-                        # accept() has already flushed the tail and judged the reply usable.
-                        result.attempts.append(Attempt(event.model))
-                        result.model = event.model
-                        _add_spent(result, event.usage, event.cost_usd)
-                        finished = event
-                        break
+                # aclosing: leaving early (a failed continuation) closes the HTTP stream now.
+                async with contextlib.aclosing(stream) as events:
+                    async for event in events:
+                        if isinstance(event, AttemptStarted):
+                            if continuations == 0:
+                                state.start(event.model)
+                            sink.progress(event.model, state.tokens)
+                        elif isinstance(event, TextDelta):
+                            if result.ttft_s is None:
+                                result.ttft_s = time.perf_counter() - started
+                            code = state.feed(event.text)
+                            if code:
+                                sink.write(code)
+                            sink.progress(state.model, state.tokens)
+                        elif isinstance(event, AttemptFailed):
+                            result.attempts.append(Attempt(event.model, event.error))
+                            _add_spent(result, event.usage, event.cost_usd)
+                            if continuations:
+                                # The continuation failed: deliver what there is, cut off.
+                                tail = state.finish("length")
+                                if tail and not state.failure:
+                                    sink.write(tail)
+                                result.truncated = state.truncated
+                                return state.text() if not state.failure else None
+                            if state.written:
+                                await sink.reset()
+                        elif isinstance(event, Finished):
+                            # accept() has already flushed the tail and judged the reply usable.
+                            result.attempts.append(Attempt(event.model))
+                            result.model = event.model
+                            _add_spent(result, event.usage, event.cost_usd)
+                            finished = event
+                            break
                 if finished is None:
                     return None
                 if not state.paused:
@@ -406,14 +409,6 @@ CONTINUE_PROMPT = (
     "write only the rest, starting with the next character, without repeating anything and "
     "without opening a new code block. Close the code block when the code is complete."
 )
-
-
-async def _closing(events: AsyncIterator[RouterEvent]) -> AsyncIterator[RouterEvent]:
-    """Iterate the router's events, closing its stream (and its HTTP request) when the
-    caller stops early."""
-    async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
-        async for event in stream:
-            yield event
 
 
 def _add_spent(result: GenerationResult, usage: Usage | None, cost_usd: float) -> None:
@@ -545,6 +540,8 @@ class _AttemptState:
         self.failure: str | None = None
         self.paused = False
         self.truncated = False
+        # A continuation that started the reply over: ignored, the reply stays cut off.
+        self.gave_up = False
         self._head: str | None = "" if self.frame else None  # code held until framed
         # The start of a continuation, held until it shows whether it reopens a fence.
         self._resuming = False
@@ -555,16 +552,32 @@ class _AttemptState:
         return self.chars > 0
 
     def should_stop(self) -> bool:
-        return self.extractor.done or self.failure is not None
+        return self.extractor.done or self.failure is not None or self.gave_up
 
     def cut_off(self, stop_reason: str | None) -> bool:
         """The reply ended without its end: the token limit, or a fence still open."""
+        if self.gave_up:
+            return True
         if self.extractor.done:
             return False  # the code block closed: what the limit cut was prose after it
         return stop_reason == "length" or self.extractor.open_fence
 
-    def pause(self) -> None:
+    def worth_continuing(self) -> bool:
+        """Whether asking the model to go on can help: continuations left, and the reply
+        was not looping (small models repeat a line until the limit: more of that is
+        only more time)."""
+        return (
+            self.may_continue
+            and self.failure is None
+            and not self.gave_up
+            and not _repeating(self.raw())
+        )
+
+    def pause(self) -> str:
+        """The reply stopped cut off and will be continued: the extractor stays open.
+        Returns what a continuation still held back (to write now)."""
         self.paused = True
+        return self._resumed(self._resume_head) if self._resuming else ""
 
     def resume(self) -> None:
         """A continuation of the same reply starts: it may reopen a fence; drop that."""
@@ -577,14 +590,28 @@ class _AttemptState:
 
     def feed(self, text: str) -> str:
         self.tokens += 1
+        if self.gave_up:
+            return ""
         if self._resuming:
+            # Held to its first line: it may reopen a fence or start the reply over.
             held = self._resume_head + text
-            start = held.lstrip()
-            if "\n" not in held and (not start or start[0] in "`~") and len(held) < 80:
+            probe = _drop_reopened_fence(held) if self.extractor.in_code else held
+            if "\n" not in probe and len(held) < 200:
                 self._resume_head = held
                 return ""
-            self._resuming, self._resume_head = False, ""
-            text = _drop_reopened_fence(held) if self.extractor.in_code else held
+            return self._resumed(held)
+        return self._pass_on(text)
+
+    def _resumed(self, head: str) -> str:
+        """The first line of a continuation: a reopened fence dropped, a restart refused."""
+        self._resuming, self._resume_head = False, ""
+        text = _drop_reopened_fence(head) if self.extractor.in_code else head
+        if _starts_over(text, self.text()):
+            self.gave_up = True
+            return ""
+        return self._pass_on(text)
+
+    def _pass_on(self, text: str) -> str:
         self.raw_parts.append(text)
         code = self.extractor.feed(text)
         if self.reindent and code:
@@ -626,11 +653,12 @@ class _AttemptState:
         return "" if self.hold else code
 
     def finish(self, stop_reason: str | None = None) -> str:
+        early = self._resumed(self._resume_head) if self._resuming else ""
         self.truncated = self.cut_off(stop_reason)
         code = self.extractor.finish()
         if self.reindent:
             code = self.indenter.feed(code) + self.indenter.finish()
-        tail = self._frame(code, final=True)
+        tail = early + self._frame(code, final=True)
         if self.failure is None and not self.extractor.saw_code:
             self.failure = (
                 "the model answered with prose and no code"
@@ -656,6 +684,30 @@ class _AttemptState:
 
     def text(self) -> str:
         return "".join(self.parts)
+
+
+def _first_line(text: str) -> str:
+    return next(
+        (
+            line.strip()
+            for line in text.splitlines()
+            if line.strip() and not line.strip().startswith(("```", "~~~"))
+        ),
+        "",
+    )
+
+
+def _starts_over(continuation: str, reply: str) -> bool:
+    """A "continuation" whose first line is the reply's first code line: the model began
+    again instead of going on (joining the two would duplicate the code)."""
+    first = _first_line(continuation)
+    return len(first) >= 8 and first == _first_line(reply)
+
+
+def _repeating(reply: str, window: int = 12) -> bool:
+    """The reply's last lines are mostly repeats: a model looping until the token limit."""
+    lines = [line.strip() for line in reply.splitlines() if line.strip()][-window:]
+    return len(lines) >= window // 2 and len(set(lines)) <= len(lines) // 2
 
 
 def _drop_reopened_fence(continuation: str) -> str:

@@ -14,6 +14,7 @@ import ast
 import io
 import textwrap
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -179,6 +180,15 @@ def _body_of(stub: Stub, code: str) -> str:
     top = list(tree.body)
     defs = [n for n in top if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     target = next((d for d in defs if d.name == stub.name), None)
+    if target is None:
+        # A method answered inside its class (``class A:\n    def area(...)``): take the
+        # method, and of what surrounds it only the imports.
+        nested = [n for n in _functions(tree) if n.name == stub.name and n not in defs]
+        if nested:
+            imports = [n for n in top if isinstance(n, ast.Import | ast.ImportFrom)]
+            parts = [_segment(code, imports)] if imports else []
+            parts.append(textwrap.dedent(_segment(code, _without_docstring(nested[0].body))))
+            return "\n".join(p for p in parts if p.strip())
     if target is None and len(defs) > 1:
         names = ", ".join(f"{d.name}()" for d in defs)
         raise ImplementError(
@@ -196,9 +206,7 @@ def _body_of(stub: Stub, code: str) -> str:
         # Only statements: they are the body (a leading docstring is the stub's to keep).
         stmts = top[1:] if top and _is_docstring(top[0]) else top
         return _segment(code, stmts)
-    inner = target.body
-    if _is_docstring(inner[0]) and len(inner) > 1:
-        inner = inner[1:]
+    inner = _without_docstring(target.body)
     extra = [
         n for n in top if n is not target and not _is_usage_example(n) and not _is_docstring(n)
     ]
@@ -241,6 +249,11 @@ def _rename(code: str, renames: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The stub keeps its own docstring: drop the reply's (unless it is the whole body)."""
+    return body[1:] if _is_docstring(body[0]) and len(body) > 1 else body
+
+
 def _is_usage_example(node: ast.stmt) -> bool:
     """Prints, asserts and ``if __name__ == "__main__":`` blocks around a reply's function."""
     if isinstance(node, ast.Expr | ast.Assert):
@@ -255,7 +268,7 @@ def _is_usage_example(node: ast.stmt) -> bool:
     return False
 
 
-def _segment(code: str, stmts: list[ast.stmt]) -> str:
+def _segment(code: str, stmts: Sequence[ast.stmt]) -> str:
     """Source lines of ``stmts`` (whole lines, decorators and comments between included)."""
     if not stmts:
         return ""

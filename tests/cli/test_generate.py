@@ -229,7 +229,8 @@ async def test_file_edited_during_generation_is_not_overwritten(
     r = await run
     assert r.code == 1 and "changed while generating" in r.stderr
     assert target.read_text() == "x = 2  # edited meanwhile\n"
-    assert r.stdout == CODE  # nothing is lost: the code is printed instead
+    # Nothing is lost: the code is printed instead, as it would have gone in (PEP 8 blanks).
+    assert r.stdout == "\n\n" + CODE
 
 
 async def test_ctrl_c_cancels_and_writes_nothing(ws: Path, fake: FakeProvider, cli: RunCli) -> None:

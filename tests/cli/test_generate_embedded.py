@@ -16,7 +16,13 @@ async def test_zero_config_generate_writes_real_code(ws: Path, cli: RunCli) -> N
     r = await cli(
         "generate", "a function that checks whether a number is prime", "--out", "example.py"
     )
-    assert r.code == 0, r.stderr
+    # A 135M model: its code may still fail a gate or run on to the token limit. Either
+    # way the exit code says which, and only code that passed is written.
+    assert r.code in (0, 3), r.stderr
+    if r.code == 3:
+        assert not (ws / "example.py").exists()
+        assert "nothing written" in r.stderr and "def " in r.stdout
+        return
     code = (ws / "example.py").read_text()
     assert "def " in code and "```" not in code
     # Progress and the summary name the embedded model and its speed.
@@ -30,5 +36,10 @@ async def test_zero_config_json_answer_counts_tokens(cli: RunCli) -> None:
     assert answer["model"] == "smollm2-135m-instruct"
     assert answer["usage"]["prompt_tokens"] > 50 and answer["usage"]["completion_tokens"] > 0
     assert answer["cost_usd"] == 0
-    # A weak model may answer with prose only; either way the exit code says which.
-    assert (r.code, answer["status"]) in ((0, "completed"), (1, "failed"))
+    # A weak model may answer with prose only, fail a gate or run on; the exit code says which.
+    assert (r.code, answer["status"]) in (
+        (0, "completed"),
+        (1, "failed"),
+        (3, "gates_failed"),
+        (3, "truncated"),
+    )

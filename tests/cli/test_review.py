@@ -86,4 +86,4 @@ async def test_terminal_shows_the_diff_and_asks(
     assert target.read_text() == "import os\n"  # "no" writes nothing
     code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"y\n")
     assert code == 0
-    assert target.read_text() == "import os\n" + CODE
+    assert target.read_text() == "import os\n\n\n" + CODE  # PEP 8: two blank lines

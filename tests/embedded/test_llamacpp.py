@@ -12,7 +12,7 @@ import pytest
 
 from tta_codegen.config import ModelConfig, ProviderConfig
 from tta_codegen.models import llamacpp
-from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
+from tta_codegen.models.base import ChatMessage, ModelRequest, Stop, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.llamacpp import LlamaCppProvider
 
@@ -39,9 +39,18 @@ async def collect(p: LlamaCppProvider, request: ModelRequest) -> tuple[list[str]
     async for item in p.stream(MODEL, request):
         if isinstance(item, TextDelta):
             deltas.append(item.text)
-        else:
+        elif isinstance(item, Usage):
             usages.append(item)
     return deltas, usages
+
+
+async def test_a_reply_cut_by_max_tokens_ends_with_a_length_stop() -> None:
+    p = provider()
+    items = [item async for item in p.stream(MODEL, ask("Write a long Python module.", 6))]
+    stops = [item.reason for item in items if isinstance(item, Stop)]
+    assert p.last_run is not None and p.last_run.stopped == "length"
+    assert stops == ["length"]
+    assert isinstance(items[-1], Usage)
 
 
 async def test_generates_tokens_with_usage_from_the_shipped_model() -> None:

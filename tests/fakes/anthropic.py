@@ -125,7 +125,12 @@ class FakeAnthropic(FakeProvider):
                         "message_delta",
                         {
                             "type": "message_delta",
-                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                            "delta": {
+                                "stop_reason": (
+                                    "max_tokens" if reply.finish_reason == "length" else "end_turn"
+                                ),
+                                "stop_sequence": None,
+                            },
                             "usage": {"output_tokens": count},
                         },
                     ),

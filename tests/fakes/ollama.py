@@ -69,7 +69,7 @@ class FakeOllama(FakeProvider):
                 "model": model,
                 "message": {"role": "assistant", "content": ""},
                 "done": True,
-                "done_reason": "stop",
+                "done_reason": reply.finish_reason,
                 "prompt_eval_count": usage.get("prompt_eval_count", max(1, len(req.all_text) // 4)),
                 "eval_count": usage.get("eval_count", len(reply.chunks)),
             }

@@ -59,8 +59,9 @@ async def test_a_reply_that_stays_cut_off_is_truncated_and_the_document_restored
     assert answer["status"] == "truncated", answer
     assert editor.text(uri) == original  # nothing broken left behind
     assert "def is_prime(n):" in answer["text"]  # the cut-off code is in the answer
-    # Each round: the reply and two continuations ([generation] max_continuations = 2).
-    assert len(fake.requests) == 3 * answer["iterations"]
+    # Each round: the reply, then one continuation, which (the same reply again) starts
+    # the reply over and is refused: no second continuation.
+    assert len(fake.requests) == 2 * answer["iterations"]
     assert answer["usage"]["completion_tokens"] > 0
 
 
@@ -198,3 +199,19 @@ async def test_usage_is_marked_estimated_when_the_provider_sends_none(
     assert answer["status"] == "completed", answer
     assert answer["usage"]["estimated"] is True
     assert answer["usage"]["completion_tokens"] > 0
+
+
+async def test_the_provider_usage_after_the_closing_fence_is_read(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    fake.add(
+        Reply.text(
+            "```python\nx = 2\n```\nThis sets x to two, as you asked for it.\n",
+            usage={"prompt_tokens": 111, "completion_tokens": 222, "total_tokens": 333},
+        )
+    )
+    uri = editor.open("m.py", "")
+    answer = await generate(editor, uri, 0, 0, "x")
+    assert answer["status"] == "completed", answer
+    assert editor.text(uri) == "x = 2\n"
+    assert answer["usage"] == {"prompt_tokens": 111, "completion_tokens": 222}

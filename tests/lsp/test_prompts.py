@@ -164,7 +164,7 @@ async def test_generate_with_template_sends_the_rendered_template(
         },
     )
     assert answer["status"] == "completed", answer
-    assert editor.text(uri) == "import os\n\nclass Billing:\n    port = 9000\n"
+    assert editor.text(uri) == "import os\n\n\nclass Billing:\n    port = 9000\n"  # PEP 8
     sent = fake.requests[0].all_text
     assert "Write the billing service listening on 9000." in sent
     assert "import os\n\n<CURSOR>" in sent

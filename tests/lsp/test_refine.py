@@ -8,7 +8,7 @@ from tests.fakes.provider import FakeProvider, Reply
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
-SOURCE = """import math
+SOURCE = '''import math
 
 
 class Shapes:
@@ -17,7 +17,7 @@ class Shapes:
 
     def unchanged(self):
         return "keep me"
-"""
+'''
 
 
 def rng(l1: int, c1: int, l2: int, c2: int) -> dict[str, dict[str, int]]:
@@ -28,21 +28,14 @@ async def test_refine_rewrites_range_in_place_keeping_indentation(
     editor: Editor, fake: FakeProvider
 ) -> None:
     # The model answers at column 0; the server re-indents to the selection's depth.
-    fake.add(
-        Reply.text(
-            "```python\ndef area(self, r: float) -> float:\n    return math.pi * r * r\n```\n",
-            size=5,
-            delay=0.005,
-        )
-    )
+    fake.add(Reply.text(
+        "```python\ndef area(self, r: float) -> float:\n    return math.pi * r * r\n```\n",
+        size=5, delay=0.005,
+    ))
     uri = editor.open("shapes.py", SOURCE)
     answer = await editor.execute(
         "tta.refine",
-        {
-            "textDocument": {"uri": uri},
-            "range": rng(4, 4, 5, 27),
-            "instruction": "use math.pi and types",
-        },
+        {"textDocument": {"uri": uri}, "range": rng(4, 4, 5, 27), "instruction": "use math.pi and types"},
     )
     assert answer["status"] == "completed", answer
     expected = SOURCE.replace(
@@ -118,9 +111,7 @@ async def test_gates_still_failing_at_the_limit_are_reported_as_diagnostics(
 ) -> None:
     fake.add(Reply.text("```python\nx = (\n```\n"))
     editor = await make_editor(
-        provider_settings(
-            fake.base_url, gates={"enabled": ["syntax"]}, refine={"max_iterations": 2}
-        )
+        provider_settings(fake.base_url, gates={"enabled": ["syntax"]}, refine={"max_iterations": 2})
     )
     uri = editor.open("d.py", "a = 1\n")
     answer = await editor.execute(
@@ -141,30 +132,20 @@ async def test_refine_false_skips_the_loop(make_editor: StartEditor, fake: FakeP
     uri = editor.open("n.py", "")
     answer = await editor.execute(
         "tta.generate",
-        {
-            "textDocument": {"uri": uri},
-            "position": {"line": 0, "character": 0},
-            "description": "x",
-            "refine": False,
-        },
+        {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "description": "x",
+         "refine": False},
     )
     assert answer["iterations"] == 1 and len(fake.requests) == 1
 
 
-async def test_generate_inside_indented_block_is_reindented(
-    editor: Editor, fake: FakeProvider
-) -> None:
+async def test_generate_inside_indented_block_is_reindented(editor: Editor, fake: FakeProvider) -> None:
     fake.add(Reply.text("```python\ndef perimeter(self, r):\n    return 2 * math.pi * r\n```\n"))
     text = SOURCE + "\n    \n"
     uri = editor.open("i.py", text)
     line = text.count("\n") - 1
     answer = await editor.execute(
         "tta.generate",
-        {
-            "textDocument": {"uri": uri},
-            "position": {"line": line, "character": 4},
-            "description": "p",
-        },
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": 4}, "description": "p"},
     )
     assert answer["status"] == "completed", answer
     assert editor.text(uri).endswith(
@@ -175,27 +156,22 @@ async def test_generate_inside_indented_block_is_reindented(
 async def test_generate_tests_creates_the_test_file_and_runs_it(
     make_editor: StartEditor, fake: FakeProvider
 ) -> None:
-    tests = "```python\nfrom calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n```\n"
-    fake.add(Reply.text(tests))
-    editor = await make_editor(
-        provider_settings(fake.base_url, gates={"enabled": ["syntax", "tests"]})
+    tests = (
+        "```python\nfrom calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n```\n"
     )
+    fake.add(Reply.text(tests))
+    editor = await make_editor(provider_settings(fake.base_url, gates={"enabled": ["syntax", "tests"]}))
     uri = editor.open("calc.py", "def add(a, b):\n    return a + b\n")
     answer = await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}})
     assert answer["status"] == "completed", answer
     test_file = editor.root / "tests" / "test_calc.py"
     assert answer["created"] is True and answer["uri"] == test_file.as_uri()
-    assert (
-        test_file.read_text()
-        == "from calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n"
-    )
+    assert test_file.read_text() == "from calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n"
     assert {g["name"]: g["passed"] for g in answer["gates"]} == {"syntax": True, "tests": True}
     assert "def add(a, b)" in fake.requests[0].all_text
 
 
-async def test_generated_tests_that_fail_are_refined(
-    make_editor: StartEditor, fake: FakeProvider
-) -> None:
+async def test_generated_tests_that_fail_are_refined(make_editor: StartEditor, fake: FakeProvider) -> None:
     wrong = "```python\nfrom calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 6\n```\n"
     right = "```python\nfrom calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n```\n"
     fake.add(Reply.text(wrong), times=1)
@@ -204,16 +180,11 @@ async def test_generated_tests_that_fail_are_refined(
     uri = editor.open("calc.py", "def add(a, b):\n    return a + b\n")
     answer = await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}})
     assert answer["status"] == "completed" and answer["iterations"] == 2, answer
-    assert (
-        "assert 5 == 6" in fake.requests[1].body["messages"][-1]["content"]
-        or "== 6" in fake.requests[1].body["messages"][-1]["content"]
-    )
+    assert "assert 5 == 6" in fake.requests[1].body["messages"][-1]["content"] or "== 6" in fake.requests[1].body["messages"][-1]["content"]
     assert "== 5" in (editor.root / "tests" / "test_calc.py").read_text()
 
 
-async def test_code_actions_for_selection_and_diagnostic(
-    editor: Editor, fake: FakeProvider
-) -> None:
+async def test_code_actions_for_selection_and_diagnostic(editor: Editor, fake: FakeProvider) -> None:
     uri = editor.open("a.py", SOURCE)
     actions = await editor.code_actions(
         uri,

@@ -97,10 +97,11 @@ async def test_accept_keeps_the_text_and_removes_the_lenses(
     uri = ed.open("m.py", BEFORE)
     answer = await review.generate(uri, 2, "add")
     assert answer["status"] == "completed", answer
-    expected = "import os\n\n" + ADD + "\nprint(os.sep)\n"
+    # PEP 8: two blank lines around the function; the region holds the added ones too.
+    expected = "import os\n\n\n" + ADD + "\n\nprint(os.sep)\n"
     assert ed.text(uri) == expected
     change = answer["review"]
-    assert change["range"] == rng(2, 0, 4, 0) == answer["range"]
+    assert change["range"] == rng(2, 0, 6, 0) == answer["range"]
     await ed.wait_for(lambda: review.refreshes >= 1)
     lenses = await review.lenses(uri)
     assert [(lens.line, lens.title, lens.command) for lens in lenses] == [
@@ -115,7 +116,7 @@ async def test_accept_keeps_the_text_and_removes_the_lenses(
         {
             "id": change["id"],
             "uri": uri,
-            "range": rng(2, 0, 4, 0),
+            "range": rng(2, 0, 6, 0),
             "command": "tta.generate",
             "model": "fake-a",
         }
@@ -178,7 +179,7 @@ async def test_discard_after_an_edit_inside_is_refused_unless_forced(
     mine = ed.text(uri)
     refused = await ed.execute("tta.discard", {"id": ident})
     assert refused["status"] == "refused"
-    assert "edited inside" in refused["message"] and "lines 3-5" in refused["message"]
+    assert "edited inside" in refused["message"] and "lines 3-7" in refused["message"]
     assert refused["actions"] == [
         {
             "title": "Discard anyway",
@@ -241,20 +242,20 @@ async def test_regenerate_reruns_the_request_and_replaces_only_the_region(
     # Same prompt and model choice as the first time.
     assert fake.requests[1].body["messages"] == fake.requests[0].body["messages"]
     assert fake.requests[1].body["model"] == "fake-a"
-    assert ed.text(uri) == "import os\n\ndef add(a, b):\n    return b + a\n\nprint(os.sep)\n"
+    assert ed.text(uri) == "import os\n\n\ndef add(a, b):\n    return b + a\n\n\nprint(os.sep)\n"
     # The user edits above and below; a regeneration touches only the pending region.
     ed.type_text(uri, 0, 0, "# top\n")
-    ed.type_text(uri, 6, 13, "  # bottom")
+    ed.type_text(uri, 8, 13, "  # bottom")
     seen = review.refreshes
     third = await ed.execute("tta.regenerate", {"id": ident})
     assert third["status"] == "completed", third
     await review.refreshed_after(seen)
     assert {(lens.line, lens.title) for lens in await review.lenses(uri)} >= {(3, "Regenerate")}
     assert ed.text(uri) == (
-        "# top\nimport os\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n"
+        "# top\nimport os\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n\n\n"
         "print(os.sep)  # bottom\n"
     )
-    assert third["review"]["range"] == rng(3, 0, 5, 0)
+    assert third["review"]["range"] == rng(3, 0, 7, 0)
     # Still one pending change, and Discard still restores the text before the first run.
     assert [p["id"] for p in await ed.execute("tta.listPending", {})] == [ident]
     assert (await ed.execute("tta.discard", {"id": ident}))["status"] == "discarded"
@@ -345,7 +346,7 @@ async def test_error_and_cancel_leave_nothing_behind(review: Reviewer, fake: Fak
     fake.add(code(ADD))
     ok = await review.generate(uri, 2, "add")
     assert ok["status"] == "completed" and ok["review"]["id"], ok
-    assert ed.text(uri) == "import os\n\n" + ADD + "\nprint(os.sep)\n"
+    assert ed.text(uri) == "import os\n\n\n" + ADD + "\n\nprint(os.sep)\n"
 
 
 async def test_streaming_lens_shows_from_the_first_moment_and_cancels(

@@ -10,7 +10,7 @@ from tests.fakes.provider import Reply
 from tests.models.conftest import request
 from tta_codegen.config import ModelConfig, ProviderConfig
 from tta_codegen.models.anthropic import AnthropicProvider
-from tta_codegen.models.base import TextDelta, Usage
+from tta_codegen.models.base import Stop, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.ollama import OllamaProvider
 
@@ -23,7 +23,7 @@ async def _run(
         async for item in provider.stream(ModelConfig(id=model, provider="p"), request("hi")):
             if isinstance(item, TextDelta):
                 text += item.text
-            else:
+            elif isinstance(item, Usage):
                 usage = item
     finally:
         await provider.aclose()
@@ -164,3 +164,34 @@ async def test_ollama_dropped_stream(fake_ollama: FakeOllama) -> None:
     with pytest.raises(ProviderError) as info:
         await _run(provider, "m")
     assert info.value.kind == "stream" and info.value.retryable
+
+
+async def _stops(provider: AnthropicProvider | OllamaProvider, model: str) -> list[str]:
+    try:
+        return [
+            item.reason
+            async for item in provider.stream(ModelConfig(id=model, provider="p"), request("hi"))
+            if isinstance(item, Stop)
+        ]
+    finally:
+        await provider.aclose()
+
+
+@pytest.mark.parametrize(("finish", "expected"), [("length", "length"), ("stop", "stop")])
+async def test_anthropic_max_tokens_stop_reason_is_a_length_stop(
+    fake_anthropic: FakeAnthropic, finish: str, expected: str
+) -> None:
+    fake_anthropic.add(Reply.text("```python\nx = ", finish_reason=finish))
+    provider = AnthropicProvider(
+        "anth", ProviderConfig(kind="anthropic", base_url=fake_anthropic.base_url)
+    )
+    assert set(await _stops(provider, "claude-x")) == {expected}
+
+
+@pytest.mark.parametrize(("finish", "expected"), [("length", "length"), ("stop", "stop")])
+async def test_ollama_done_reason_length_is_a_length_stop(
+    fake_ollama: FakeOllama, finish: str, expected: str
+) -> None:
+    fake_ollama.add(Reply.text("```python\nx = ", finish_reason=finish))
+    provider = OllamaProvider("oll", ProviderConfig(kind="ollama", base_url=fake_ollama.base_url))
+    assert await _stops(provider, "qwen") == [expected]

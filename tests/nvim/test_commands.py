@@ -63,7 +63,8 @@ async def test_prompt_template_with_variables(nvim: Nvim, fake: FakeProvider) ->
     assert run.result["asked"], "the template's variables were asked for"
     assert [d["command"] for d in run.done] == ["tta.listPrompts", "tta.generate"], run.why()
     assert run.done[1]["status"] == "completed", run.why()
-    assert path.read_text(encoding="utf-8") == f"import os\n{code}\n", run.why()
+    # PEP 8: two blank lines above the generated function.
+    assert path.read_text(encoding="utf-8") == f"import os\n\n\n{code}\n", run.why()
     # The variable's value and the description reached the model through the template.
     prompt = fake.requests[0].all_text
     assert "zorblax_widget" in prompt

@@ -17,7 +17,8 @@ from tests.nvim.conftest import Nvim
 # Tabs, trailing spaces, characters outside the BMP: Discard must give back exactly these.
 ORIGINAL = "import os\n\n\nprint(os.sep)  \nx = '\t𝄞 é'\n"
 ADD = "def add(a, b):\n    return a + b\n"
-WITH_ADD = "import os\n\ndef add(a, b):\n    return a + b\n\nprint(os.sep)  \nx = '\t𝄞 é'\n"
+# PEP 8: two blank lines on each side of the function (one was there on each side).
+WITH_ADD = "import os\n\n\ndef add(a, b):\n    return a + b\n\n\nprint(os.sep)  \nx = '\t𝄞 é'\n"
 LENSES = ["Accept", "Discard", "Diff", "Regenerate"]
 
 
@@ -159,7 +160,7 @@ async def test_diff_split_regenerate_and_pending_list(nvim: Nvim, fake: FakeProv
     # :TTAPending: the change in the quickfix list, at its first line.
     [item] = r["qf"]
     assert item["lnum"] == 3 and item["file"] == str(path), item
-    assert "tta.generate by fake-a, lines 3-4" in item["text"], item
+    assert "tta.generate by fake-a, lines 3-6" in item["text"], item
     assert r["generate"]["result"]["review"]["id"] in item["text"]
     assert r["qf_title"] == "tta-codegen: pending changes"
     # diff = 'float': the server's unified diff in a floating window.

@@ -28,7 +28,7 @@ async def collect(fake: FakeProvider, **pconf: object) -> tuple[str, Usage | Non
         async for item in provider.stream(MODEL, REQ):
             if isinstance(item, TextDelta):
                 text.append(item.text)
-            else:
+            elif isinstance(item, Usage):
                 usage = item
     finally:
         await provider.aclose()

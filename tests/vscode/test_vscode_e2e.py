@@ -42,9 +42,9 @@ SERVER = Path(os.environ.get("TTA_VSCODE_SERVER") or Path(sys.executable).parent
 
 KEY = "sk-e2e-0123456789abcdefSECRET"
 ADD = "def add(a, b):\n    return a + b\n"
-GEN_ORIGINAL = "import math\n\n"
+GEN_ORIGINAL = "import math\n\n\n"  # PEP 8's two blank lines already there: nothing added
 REFINED = "def add(a: int, b: int) -> int:\n    return a + b\n"
-CANCEL_ORIGINAL = "def keep():\n    pass\n"
+CANCEL_ORIGINAL = "def keep():\n    return 1\n"  # not a stub: generating inserts, not implements
 REVIEW_ORIGINAL = "x = 1\n"
 REVIEW_BEFORE = "x = 1\ny = 2\n"  # after the user typed a line, before any generation
 HELPERS = [
@@ -348,7 +348,8 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
         # One Ctrl+Z after a generation streamed in several edits restores the text before
         # it: not one line less (the stop before) and not one line more (no stops between).
         assert "def three():" in report["regeneratedDom"], context
-        assert report["generatedDisk"] == REVIEW_BEFORE + "".join(HELPERS), context
+        # PEP 8: the helpers start two blank lines below the user's code.
+        assert report["generatedDisk"] == REVIEW_BEFORE + "\n\n" + "".join(HELPERS), context
         assert report["undoDisk"] == REVIEW_BEFORE, context
         grouped = [
             int(n)

@@ -255,8 +255,10 @@ async def _generate_buffered(
 ) -> tuple[Progress, GenerationResult | dict[str, Any]]:
     """Generate into a buffer under cancellable progress (tests are written in one edit).
 
-    A completed generation comes back as its result, with the progress still open for the
-    write; a cancelled or failed one as the answer to send, with the progress ended.
+    A delivered generation (``completed``, or ``gates_failed``: the tests are written with
+    their failing gates reported) comes back as its result, with the progress still open
+    for the write; a cancelled, failed or truncated one as the answer to send, with the
+    progress ended.
     """
     progress = Progress(ls, task, title)
     sink = BufferSink()
@@ -268,8 +270,8 @@ async def _generate_buffered(
     except asyncio.CancelledError:
         progress.end("cancelled")
         return progress, GenerationResult(status="cancelled").to_answer()
-    if result.status != "completed":
-        progress.end("failed")
+    if result.status not in ("completed", "gates_failed"):
+        progress.end(result.status)
         answer = result.to_answer()
         answer["text"] = ""
         return progress, answer

@@ -19,7 +19,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -254,7 +254,7 @@ class ModelRouter:
         model_id: str | None = None,
         should_stop: Callable[[], bool] | None = None,
         accept: Callable[[str | None], str | None] | None = None,
-    ) -> AsyncIterator[RouterEvent]:
+    ) -> AsyncGenerator[RouterEvent]:
         """Stream from the first model that works.
 
         ``should_stop`` lets the caller end a reply early (the code block closed): no more
@@ -341,6 +341,9 @@ class ModelRouter:
         """One model: tries (with retries) until it finishes or gives up."""
         prompt_tokens = estimate_tokens(original)
         bcfg = self.config.routing.breaker
+        # The embedded model sends no usage chunk to wait for, and would only go on
+        # generating (on this machine's CPU) during a grace period.
+        grace_s = 0.0 if provider.config.kind == "llamacpp" else USAGE_GRACE_S
         tries = 0
         while True:
             tries += 1
@@ -376,7 +379,7 @@ class ModelRouter:
                             streamed = True
                             yield item
                             if should_stop is not None and should_stop():
-                                grace_until = time.perf_counter() + USAGE_GRACE_S
+                                grace_until = time.perf_counter() + grace_s
                         elif isinstance(item, Stop):
                             # After the caller's stop the reply was whole for it: a later
                             # "length" cut only the prose after the code.

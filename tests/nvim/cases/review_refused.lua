@@ -17,9 +17,10 @@ end
 
 -- 1. :TTADiscard refused, the user picks Cancel; :TTADiscard! forces it.
 local _, row = generate(T.params.line, T.params.description)
-vim.api.nvim_buf_set_text(bufnr, row + 1, 0, row + 1, 0, { '    # mine' , '' })
+-- The change starts with the blank line PEP 8 wants above the function: row + 2 is its body.
+vim.api.nvim_buf_set_text(bufnr, row + 2, 0, row + 2, 0, { '    # mine' , '' })
 T.result.edited = T.text(bufnr)
-vim.api.nvim_win_set_cursor(0, { row + 2, 0 })
+vim.api.nvim_win_set_cursor(0, { row + 3, 0 })
 T.choose({ 'Cancel' })
 vim.cmd('TTADiscard')
 T.wait_done() -- tta.listPending
@@ -32,7 +33,7 @@ T.result.after_forced = T.text(bufnr)
 
 -- 2. The Discard lens, refused, then "Discard anyway" from the offer.
 _, row = generate(T.params.line, T.params.description)
-vim.api.nvim_buf_set_text(bufnr, row, 0, row, 0, { 'x = 1  # mine', '' })
+vim.api.nvim_buf_set_text(bufnr, row + 1, 0, row + 1, 0, { 'x = 1  # mine', '' })
 T.run_lens(bufnr, 'Discard', { 'Discard anyway' })
 T.result.lens_refused = T.wait_done()
 T.result.lens_forced = T.wait_done()
