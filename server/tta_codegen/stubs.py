@@ -225,11 +225,6 @@ def _body_of(stub: Stub, code: str) -> str:
     return "\n".join(p for p in parts if p.strip())
 
 
-def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The stub keeps its own docstring: drop the reply's (unless it is the whole body)."""
-    return body[1:] if _is_docstring(body[0]) and len(body) > 1 else body
-
-
 def _rename(code: str, renames: dict[str, str]) -> str:
     """``code`` with the names in ``renames`` replaced, as names only: not attributes
     (``x.num``), not inside strings or comments."""
@@ -252,6 +247,11 @@ def _rename(code: str, renames: dict[str, str]) -> str:
     for row, start, end, new in reversed(edits):
         lines[row] = lines[row][:start] + new + lines[row][end:]
     return "\n".join(lines)
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The stub keeps its own docstring: drop the reply's (unless it is the whole body)."""
+    return body[1:] if _is_docstring(body[0]) and len(body) > 1 else body
 
 
 def _is_usage_example(node: ast.stmt) -> bool:
