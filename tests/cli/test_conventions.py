@@ -104,7 +104,7 @@ async def test_ctrl_c_at_the_write_prompt_exits_130_and_writes_nothing(
     use_fake(ws, fake)
     (ws / "mod.py").write_text("import os\n")
     env = cli_env(tmp_path / "home")
-    args = ["generate", "add", "--file", "mod.py", "--no-context"]
+    args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
     code, screen = await asyncio.to_thread(_interrupt_at_prompt, args, ws, env)
     assert "Write mod.py?" in screen
     assert code == 130, screen

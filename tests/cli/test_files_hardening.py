@@ -56,7 +56,7 @@ async def test_symlink_edits_the_target_and_stays_a_link(
     r = await cli("generate", "add two numbers", "--file", "link.py")
     assert r.code == 0, r.stderr
     assert link.is_symlink() and os.readlink(link) == "target.py"
-    assert target.read_text() == "x = 1\n" + CODE
+    assert target.read_text() == "x = 1\n\n\n" + CODE  # PEP 8: two blank lines before a def
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert [p.name for p in ws.iterdir() if p.name.endswith(".tmp")] == []
 

@@ -81,7 +81,7 @@ async def test_terminal_shows_the_diff_and_asks(
     target = ws / "mod.py"
     target.write_text("import os\n")
     env = cli_env(tmp_path / "home")
-    args = ["generate", "add", "--file", "mod.py", "--no-context"]
+    args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
     code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"n\n")
     assert code == 0 and "+def add(a, b):" in screen and "Write mod.py?" in screen
     assert target.read_text() == "import os\n"  # "no" writes nothing

@@ -98,7 +98,8 @@ async def test_containment_is_decided_on_resolved_paths(tmp_path: Path, fake: Fa
     (tmp_path / "outside").mkdir()
     server = await RawServer.start(tmp_path / "home", log_level="warning")
     try:
-        await server.initialize(ws)
+        # Trusted: the workspace's provider is the fake (an untrusted one would be dropped).
+        await server.initialize(ws, {"workspaceTrusted": True})
         for spelling in ("..", "%2e%2e", "%2E%2E"):
             uri = f"{ws.as_uri()}/{spelling}/outside/x.py"
             server.open(uri, "def f():\n    return 1\n")

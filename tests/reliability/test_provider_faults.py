@@ -152,7 +152,8 @@ async def test_fault_falls_back_to_exactly_the_backup_output(
     assert answer["status"] == "completed", answer
     assert (
         editor.text(uri)
-        == "import os\n\ndef ok() -> int:\n    return 1\n\ndef main() -> None:\n    print(os.getcwd())\n"
+        # PEP 8 framing: two blank lines around the inserted top-level definition.
+        == "import os\n\n\ndef ok() -> int:\n    return 1\n\n\ndef main() -> None:\n    print(os.getcwd())\n"
     )
     assert [a["model"] for a in answer["attempts"]] == ["primary", "backup"]
     assert answer["attempts"][0].get("error")
