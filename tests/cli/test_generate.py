@@ -218,13 +218,15 @@ async def test_file_edited_during_generation_is_not_overwritten(
     ws: Path, fake: FakeProvider, cli: RunCli
 ) -> None:
     use_fake(ws, fake)
-    fake.add(Reply.text(f"```python\n{CODE}```\n", first_delay=2.0))
+    edited = asyncio.Event()  # the reply ends only once the file was edited
+    fake.add(Reply.text(f"```python\n{CODE}```\n", hold=edited))
     target = ws / "mod.py"
     target.write_text("x = 1\n")
     run = asyncio.create_task(cli("generate", "add", "--file", "mod.py"))
     # The request reached the model: the CLI has read the file.
     await until(lambda: fake.requests, "the CLI's request", interval=0.05)
     target.write_text("x = 2  # edited meanwhile\n")
+    edited.set()
     r = await run
     assert r.code == 1 and "changed while generating" in r.stderr
     assert target.read_text() == "x = 2  # edited meanwhile\n"
