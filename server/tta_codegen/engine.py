@@ -239,8 +239,12 @@ class Engine:
                 shown = None
             began = time.monotonic()
             code: str | None = None
+            # The first candidate is the single shot: never cut, so the loop can only add to
+            # what one plain call gives (a slow model still delivers its answer; it is
+            # bounded by max_tokens and the provider's timeouts). Later ones must fit.
+            limit = None if index == 0 else budget.remaining(began)
             try:
-                async with asyncio.timeout(budget.remaining(began)):
+                async with asyncio.timeout(limit):
                     code = await self._stream_once(
                         request, conversation, task_type, sink, result, started,
                         temperature=temperatures[index],
