@@ -211,7 +211,56 @@ def start_of_month(now: float | None = None) -> float:
     return dt.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-class CostLedger:
+class _Blocking(Protocol):
+    """The blocking calls :class:`AsyncLedgerAPI` runs in a thread."""
+
+    def record_sync(self, row: LedgerRow, reservation: str | None = None) -> None: ...
+    def write_sync(self, row: AnyRow) -> None: ...
+    def spent_since_sync(self, since: float) -> float: ...
+    def reserve_sync(self, amount: float, limits: list[Limit]) -> str: ...
+    def release_sync(self, reservation: str) -> None: ...
+    def rows_sync(
+        self, since: float | None = None, model: str | None = None
+    ) -> list[LedgerRow]: ...
+    def outcomes_sync(self, since: float | None = None) -> list[OutcomeRow]: ...
+    def retention_sync(self, since: float | None = None) -> list[RetentionRow]: ...
+
+
+class AsyncLedgerAPI:
+    """The event loop's side of a ledger: each call runs its ``*_sync`` twin in a thread.
+
+    Shared by the local :class:`CostLedger` and the team ledger (``ledger_pg.py``), which
+    differ only in their blocking implementations.
+    """
+
+    async def record(self: _Blocking, row: LedgerRow, reservation: str | None = None) -> None:
+        await asyncio.to_thread(self.record_sync, row, reservation)
+
+    async def write(self: _Blocking, row: AnyRow) -> None:
+        await asyncio.to_thread(self.write_sync, row)
+
+    async def spent_since(self: _Blocking, since: float) -> float:
+        return await asyncio.to_thread(self.spent_since_sync, since)
+
+    async def reserve(self: _Blocking, amount: float, limits: list[Limit]) -> str:
+        return await asyncio.to_thread(self.reserve_sync, amount, limits)
+
+    async def release(self: _Blocking, reservation: str) -> None:
+        await asyncio.to_thread(self.release_sync, reservation)
+
+    async def rows(
+        self: _Blocking, since: float | None = None, model: str | None = None
+    ) -> list[LedgerRow]:
+        return await asyncio.to_thread(self.rows_sync, since, model)
+
+    async def outcomes(self: _Blocking, since: float | None = None) -> list[OutcomeRow]:
+        return await asyncio.to_thread(self.outcomes_sync, since)
+
+    async def retention(self: _Blocking, since: float | None = None) -> list[RetentionRow]:
+        return await asyncio.to_thread(self.retention_sync, since)
+
+
+class CostLedger(AsyncLedgerAPI):
     """The local ledger (SQLite): the default, and the team ledger's fallback."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -423,32 +472,6 @@ class CostLedger:
             conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
         finally:
             conn.close()
-
-    # -- async API for the event loop ----------------------------------------------------
-
-    async def record(self, row: LedgerRow, reservation: str | None = None) -> None:
-        await asyncio.to_thread(self.record_sync, row, reservation)
-
-    async def write(self, row: AnyRow) -> None:
-        await asyncio.to_thread(self.write_sync, row)
-
-    async def spent_since(self, since: float) -> float:
-        return await asyncio.to_thread(self.spent_since_sync, since)
-
-    async def reserve(self, amount: float, limits: list[Limit]) -> str:
-        return await asyncio.to_thread(self.reserve_sync, amount, limits)
-
-    async def release(self, reservation: str) -> None:
-        await asyncio.to_thread(self.release_sync, reservation)
-
-    async def rows(self, since: float | None = None, model: str | None = None) -> list[LedgerRow]:
-        return await asyncio.to_thread(self.rows_sync, since, model)
-
-    async def outcomes(self, since: float | None = None) -> list[OutcomeRow]:
-        return await asyncio.to_thread(self.outcomes_sync, since)
-
-    async def retention(self, since: float | None = None) -> list[RetentionRow]:
-        return await asyncio.to_thread(self.retention_sync, since)
 
 
 class LedgerBackend(Protocol):

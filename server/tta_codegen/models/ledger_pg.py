@@ -31,6 +31,7 @@ from tta_codegen.models.ledger import (
     RESERVATION_TTL_S,
     TABLES,
     AnyRow,
+    AsyncLedgerAPI,
     BudgetRefusal,
     CostLedger,
     LedgerBackend,
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS reservations (
 """
 
 
-class TeamLedger:
+class TeamLedger(AsyncLedgerAPI):
     """PostgreSQL first, the local SQLite ledger while it is unreachable."""
 
     def __init__(self, config: LedgerConfig, local: CostLedger | None = None) -> None:
@@ -332,32 +333,6 @@ class TeamLedger:
         if sent:
             log.info("team ledger: replayed %d rows recorded while it was unreachable", sent)
         return sent
-
-    # -- async API for the event loop ----------------------------------------------------
-
-    async def record(self, row: LedgerRow, reservation: str | None = None) -> None:
-        await asyncio.to_thread(self.record_sync, row, reservation)
-
-    async def write(self, row: AnyRow) -> None:
-        await asyncio.to_thread(self.write_sync, row)
-
-    async def spent_since(self, since: float) -> float:
-        return await asyncio.to_thread(self.spent_since_sync, since)
-
-    async def reserve(self, amount: float, limits: list[Limit]) -> str:
-        return await asyncio.to_thread(self.reserve_sync, amount, limits)
-
-    async def release(self, reservation: str) -> None:
-        await asyncio.to_thread(self.release_sync, reservation)
-
-    async def rows(self, since: float | None = None, model: str | None = None) -> list[LedgerRow]:
-        return await asyncio.to_thread(self.rows_sync, since, model)
-
-    async def outcomes(self, since: float | None = None) -> list[OutcomeRow]:
-        return await asyncio.to_thread(self.outcomes_sync, since)
-
-    async def retention(self, since: float | None = None) -> list[RetentionRow]:
-        return await asyncio.to_thread(self.retention_sync, since)
 
     async def sync(self) -> int:
         return await asyncio.to_thread(self.sync_sync)
