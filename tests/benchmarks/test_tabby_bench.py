@@ -57,8 +57,9 @@ async def test_our_side_runs_interleaved_and_reports_every_figure(
     for client in report["clients"].values():
         _measured(client, 2)
         # Ours sends each character of the code once: linear traffic.
-        assert client["edit_bytes_per_run"] == len(CODE.encode())
-        assert client["bytes_ratio_to_code"] == 1.0
+        # The code once, plus only the PEP 8 framing newlines around it: linear traffic.
+        assert 0 <= client["edit_bytes_per_run"] - len(CODE.encode()) <= 4
+        assert client["bytes_ratio_to_code"] < 1.02
     rendered = table({"tabby": report})
     assert "first code line in the document - model wrote it: tta-default" in rendered
     assert "applyEdits per generation: tta-fast" in rendered
@@ -97,7 +98,7 @@ def test_a_set_but_unusable_build_is_an_error_naming_it(
 def test_the_section_skips_with_a_line_when_no_build_is_named(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    others = ("lsp", "e2e", "context", "quality")
+    others = ("lsp", "e2e", "context", "quality", "completion")
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--out", str(out)]
         + [arg for name in others for arg in ("--skip", name)],
@@ -114,7 +115,7 @@ def test_the_section_skips_with_a_line_when_no_build_is_named(tmp_path: Path) ->
 
 def test_a_broken_build_stops_the_run_naming_it(tmp_path: Path) -> None:
     env = dict(os.environ) | {ENV_VAR: str(tmp_path / "nowhere.js")}
-    others = ("lsp", "e2e", "context", "quality")
+    others = ("lsp", "e2e", "context", "quality", "completion")
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--out", str(tmp_path / "r.json")]
         + [arg for name in others for arg in ("--skip", name)],

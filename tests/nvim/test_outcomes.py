@@ -32,8 +32,9 @@ async def test_accept_edit_save_regenerate_and_discard_are_recorded(
         description="mean of a list",
         # The function lands on buffer lines 2-6 (0-based); its last two lines are the
         # second half of its text.
-        rewrite_from=5,
-        rewrite_to=7,
+        # The function's last two lines: the insertion is framed by PEP 8 blank lines.
+        rewrite_from=6,
+        rewrite_to=8,
         rewrite_with=["        raise NotImplementedError('todo')"],
         idle_ms=1500,
         settings=nvim.settings(gates={"enabled": []}, outcomes={"retention_idle_s": 0.5}),
@@ -47,9 +48,10 @@ async def test_accept_edit_save_regenerate_and_discard_are_recorded(
     assert r["regenerate"]["status"] == "completed", run.why()
     assert sorted(o.outcome for o in rows) == ["accepted", "discarded", "regenerated"], run.why()
     accepted = next(o for o in rows if o.outcome == "accepted")
-    assert accepted.lines == 5 and accepted.source == "lsp" and accepted.model == "fake-a"
+    assert accepted.lines == 7 and accepted.source == "lsp" and accepted.model == "fake-a"
     ratios = {x.stage: x.ratio for x in book.retention_sync() if x.outcome_uid == accepted.uid}
     assert set(ratios) == {"save", "idle"}, (ratios, run.why())
-    kept = FUNC.index("        total += v") / len(FUNC)
+    # The accepted region: the function and its framing blank lines (2 lines, all kept).
+    kept = (2 + FUNC.index("        total += v")) / (2 + len(FUNC))
     assert ratios["idle"] == pytest.approx(kept, abs=0.1)
     assert ratios["save"] == ratios["idle"]
