@@ -31,14 +31,12 @@ from typing import Any
 
 from benchmarks._common import BenchmarkError
 from tta_codegen.config import Config, load_config
-from tta_codegen.engine import BufferSink, Engine, GenerationResult
+from tta_codegen.engine import BufferSink, GenerationResult
 from tta_codegen.gates.runner import run_gates
 from tta_codegen.gates.types import GateInput
 from tta_codegen.models.embedded import EMBEDDED_MODEL_ID, embedded_available
-from tta_codegen.models.registry import ProviderRegistry
-from tta_codegen.models.router import ModelRouter
-from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.request import GenerationRequest
+from tta_codegen.wiring import engine_for_run
 
 TEST_FILE = "test_solution.py"
 
@@ -198,10 +196,8 @@ def _gate(result: GenerationResult, name: str) -> bool:
 async def run_model(
     model: str, config: Config, problems: list[dict[str, Any]], scratch: Path, log: Any
 ) -> dict[str, Any]:
-    router = ModelRouter(config, ProviderRegistry(config))
-    engine = Engine(config, router, prompts=PromptBuilder(config, workspace_root=scratch))
     out: dict[str, Any] = {}
-    try:
+    async with engine_for_run(config, workspace_root=scratch) as engine:
         for mode, refine in (("single_shot", False), ("refine", True)):
             rows: list[dict[str, Any]] = []
             t_mode = time.perf_counter()
@@ -238,8 +234,6 @@ async def run_model(
                     f"({result.iterations} it, {result.total_s:.1f} s)"
                 )
             out[mode] = _summarise(rows, time.perf_counter() - t_mode)
-    finally:
-        await router.aclose()
     return out
 
 

@@ -168,6 +168,11 @@ class Engine:
         self.context = context
         self.prompts = prompts or PromptBuilder(config)
 
+    async def aclose(self) -> None:
+        """Close what this engine opened: ledger writes in flight, provider clients, the
+        team ledger's connection. The context provider is borrowed and stays open."""
+        await self.router.aclose()
+
     async def gather_context(self, request: GenerationRequest) -> ContextResult | None:
         if self.context is None:
             return None

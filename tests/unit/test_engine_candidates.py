@@ -17,10 +17,9 @@ import pytest
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
 from tta_codegen.config import Config
-from tta_codegen.engine import BufferSink, Engine
-from tta_codegen.models.registry import ProviderRegistry
-from tta_codegen.models.router import ModelRouter
+from tta_codegen.engine import BufferSink
 from tta_codegen.request import GenerationRequest
+from tta_codegen.wiring import build_engine
 
 ASK = "def add(a, b) returning the sum.\nFor example:\n  add(2, 3) == 5\n  add(-1, 1) == 0\n"
 
@@ -57,12 +56,12 @@ async def generate(cfg: Config, root: Path, text: str = "") -> tuple[Any, Buffer
         kind="generate", path=str(root / "calc.py"), language="python", text=text,
         start=len(text), end=len(text), description=ASK, workspace_root=str(root),
     )  # fmt: skip
-    router = ModelRouter(cfg, ProviderRegistry(cfg))
+    engine = build_engine(cfg, workspace_root=root)
     sink = BufferSink()
     try:
-        return await Engine(cfg, router).generate(request, sink), sink
+        return await engine.generate(request, sink), sink
     finally:
-        await router.aclose()
+        await engine.aclose()
 
 
 async def test_stops_at_the_first_passing_candidate(fake: FakeProvider, tmp_path: Path) -> None:

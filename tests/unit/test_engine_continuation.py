@@ -13,8 +13,7 @@ from tests.fakes.provider import FakeProvider, Reply
 from tta_codegen.config import Config
 from tta_codegen.engine import BufferSink, Engine, GenerationRequest
 from tta_codegen.models.ledger import CostLedger
-from tta_codegen.models.registry import ProviderRegistry
-from tta_codegen.models.router import ModelRouter
+from tta_codegen.wiring import build_engine
 
 CONTINUE = "cut off by the length limit"
 
@@ -29,8 +28,7 @@ def engine_for(fake: FakeProvider, tmp_path: Path) -> Engine:
             "gates": {"enabled": []},
         }
     )
-    router = ModelRouter(config, ProviderRegistry(config), ledger=CostLedger(tmp_path / "l.db"))
-    return Engine(config, router)
+    return build_engine(config, workspace_root=tmp_path, ledger=CostLedger(tmp_path / "l.db"))
 
 
 def request() -> GenerationRequest:

@@ -40,16 +40,13 @@ from tta_codegen.cli.app import (
 )
 from tta_codegen.cli.trust import trust_option, warn_untrusted
 from tta_codegen.config import Config, load_config
-from tta_codegen.context.provider import WorkspaceContext
-from tta_codegen.engine import Engine, GenerationResult
-from tta_codegen.gates.ruff_worker import close_ruff_workers
+from tta_codegen.engine import GenerationResult
 from tta_codegen.models.ledger_pg import open_ledger
-from tta_codegen.models.registry import ProviderRegistry
-from tta_codegen.models.router import ModelRouter
 from tta_codegen.outcomes.events import Decision, OutcomeDraft, record_sync, run_source
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, language_for
+from tta_codegen.wiring import engine_for_run
 
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
@@ -102,23 +99,10 @@ async def run_generation(
     *,
     use_context: bool = False,
 ) -> GenerationResult:
-    router = ModelRouter(config, ProviderRegistry(config))
-    context: WorkspaceContext | None = None
-    if use_context and config.context.index:
-        # The same context stage as the language server: index (reused from the on-disk
-        # cache when nothing changed), retrieval, repo map and project rules.
-        context = WorkspaceContext([root], config.context)
-        await context.start()
-    engine = Engine(
-        config, router, context=context, prompts=PromptBuilder(config, workspace_root=root)
-    )
-    try:
+    """One generation through the engine the server also runs (same context stage: index,
+    retrieval, repo map and project rules when ``use_context``)."""
+    async with engine_for_run(config, workspace_root=root, use_context=use_context) as engine:
         return await engine.generate(request, sink)
-    finally:
-        await router.aclose()
-        await close_ruff_workers()
-        if context is not None:
-            await context.close()
 
 
 @app.command()

@@ -26,8 +26,7 @@ from tta_codegen.engine import Engine
 from tta_codegen.lsp.documents import DocumentTracker
 from tta_codegen.lsp.edit_session import StreamingEditSession
 from tta_codegen.lsp.protocol import TrackingProtocol
-from tta_codegen.models.registry import ProviderRegistry
-from tta_codegen.models.router import ModelRouter
+from tta_codegen.wiring import build_engine
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class TtaLanguageServer(LanguageServer):
         self.engine = self._make_engine(self.loaded.config)
         self.sessions: list[StreamingEditSession] = []
         self.generation_diagnostics: dict[str, list[types.Diagnostic]] = {}
-        self._old_routers: list[ModelRouter] = []
+        self._old_engines: list[Engine] = []
         # Feature modules subscribe here: pygls allows one handler per LSP method, and
         # several features (config, context index, reviews) care about the same events.
         self.on_open: list[
@@ -86,9 +85,9 @@ class TtaLanguageServer(LanguageServer):
             super().report_server_error(error, source)
 
     def _make_engine(self, config: Config) -> Engine:
-        return Engine(
+        return build_engine(
             config,
-            ModelRouter(config, ProviderRegistry(config)),
+            workspace_root=getattr(self, "workspace_root", None),
             context=getattr(self, "context_provider", None),
         )
 
@@ -105,12 +104,15 @@ class TtaLanguageServer(LanguageServer):
             ],
             trusted=self.client_trusted,
         )
-        if loaded.config != self.loaded.config:
-            # Generations in flight keep their router; close it once they are done.
-            self._old_routers.append(self.engine.router)
+        if (
+            loaded.config != self.loaded.config
+            or self.engine.prompts.workspace_root != self.workspace_root
+        ):
+            # Generations in flight keep their engine; close it once they are done.
+            self._old_engines.append(self.engine)
             self.engine = self._make_engine(loaded.config)
             if not self.sessions:
-                self._close_old_routers()
+                self._close_old_engines()
         self.loaded = loaded
         if announce and loaded.issues:
             self.window_show_message(
@@ -134,10 +136,10 @@ class TtaLanguageServer(LanguageServer):
             )
         self.trust_notice = notice
 
-    def _close_old_routers(self) -> None:
-        routers, self._old_routers = self._old_routers, []
-        for router in routers:
-            task = asyncio.ensure_future(router.aclose())
+    def _close_old_engines(self) -> None:
+        engines, self._old_engines = self._old_engines, []
+        for engine in engines:
+            task = asyncio.ensure_future(engine.aclose())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
@@ -145,8 +147,8 @@ class TtaLanguageServer(LanguageServer):
         session.close()
         if session in self.sessions:
             self.sessions.remove(session)
-        if not self.sessions and self._old_routers:
-            self._close_old_routers()
+        if not self.sessions and self._old_engines:
+            self._close_old_engines()
 
 
 def parse_params(model: type[P], args: tuple[Any, ...], command: str) -> P:

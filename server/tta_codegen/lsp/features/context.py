@@ -26,6 +26,7 @@ from tta_codegen.lsp.generation import generate_request, offset_in
 from tta_codegen.lsp.params import GenerateParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
 from tta_codegen.request import GenerationRequest
+from tta_codegen.wiring import workspace_context
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _spawn(coro: Any) -> None:
 
 async def start_context(ls: TtaLanguageServer) -> None:
     roots = _roots(ls)
-    provider = WorkspaceContext(roots, ls.loaded.config.context)
+    provider = workspace_context(roots, ls.loaded.config)
     ls.set_context_provider(provider)
     if provider.enabled:
         _spawn(_index_with_progress(ls, provider))
