@@ -157,3 +157,31 @@ async def test_stats_with_no_ledger_yet(tmp_path: Path) -> None:
     code, out, _ = await run_cli(tmp_path, "stats")
     assert code == 0 and "no requests recorded yet" in out
     assert not (tmp_path / "data" / "tta-codegen" / "ledger.sqlite3").exists()
+
+
+async def test_models_health_and_default_from_the_ledger_history(
+    openrouter: FakeOpenRouter, tmp_path: Path
+) -> None:
+    """The CLI's process has no breaker history: the ledger's recent requests decide, by
+    the same rule as tta.listModels (degraded above half failed; tests/models/test_listing.py)."""
+    ws = workspace(tmp_path, openrouter.base_url)
+    ledger = CostLedger()  # XDG_DATA_HOME points into tmp_path, as for the command
+    now = time.time()
+    rows = {
+        "anthropic/claude-sonnet": ["ok", "error", "error"],
+        "meta-llama/llama-3.3-70b-instruct:free": ["ok", "ok", "ok", "error"],
+    }
+    for model, outcomes in rows.items():
+        for outcome in outcomes:
+            await ledger.record(
+                LedgerRow(
+                    now, model, "or", "code_generation", 10, 5, 0.0, "free", 0.5, 0.1, outcome
+                )
+            )
+    code, out, err = await run_cli(ws, "models", "--json")
+    assert code == 0, err
+    listed = {m["id"]: (m["health"], m["default"]) for m in json.loads(out)}
+    assert listed == {
+        "anthropic/claude-sonnet": ("degraded", True),
+        "meta-llama/llama-3.3-70b-instruct:free": ("ok", False),
+    }

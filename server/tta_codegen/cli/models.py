@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,10 @@ import click
 from tta_codegen.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
 from tta_codegen.cli.trust import trust_option
 from tta_codegen.config import Config, load_config
-from tta_codegen.models.catalog import enrich, fetch_catalog, load_all_caches, save_cache
+from tta_codegen.models.catalog import fetch_catalog, save_cache
 from tta_codegen.models.errors import ModelError
-from tta_codegen.models.ledger import CostLedger
-from tta_codegen.models.listing import describe_model, health_from_history
-from tta_codegen.models.stats import observed
+from tta_codegen.models.listing import model_listing
+from tta_codegen.wiring import build_router
 
 
 async def _refresh(config: Config) -> list[str]:
@@ -43,17 +41,14 @@ async def _refresh(config: Config) -> list[str]:
     return errors
 
 
-def _listing(config: Config) -> list[dict[str, Any]]:
-    models = enrich(list(config.models), load_all_caches(config.providers))
-    rows = CostLedger().rows_sync(since=time.time() - 7 * 86_400)
-    seen = observed(rows)
-    default = config.routing.default or (models[0].id if models else None)
-    return [
-        describe_model(
-            m, config.providers, default=m.id == default, health=health_from_history(seen.get(m.id))
-        )
-        for m in models
-    ]
+async def _listing(config: Config) -> list[dict[str, Any]]:
+    """The same listing as ``tta.listModels``: health from the ledger's recent history
+    (this process has sent nothing, so no breaker has a say)."""
+    router = build_router(config)
+    try:
+        return await model_listing(router)
+    finally:
+        await router.aclose()
 
 
 def _price(value: float, free: bool) -> str:
@@ -84,7 +79,7 @@ def models_command(refresh: bool, as_json: bool, workspace: Path, trust_workspac
         for err in errors:
             click.echo(f"refresh failed: {err}", err=True)
         code = EXIT_FAILED if errors else EXIT_OK
-    listing = _listing(loaded.config)
+    listing = asyncio.run(_listing(loaded.config))
     if as_json:
         click.echo(json.dumps(listing, indent=2))
     elif not listing:

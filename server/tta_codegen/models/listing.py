@@ -1,16 +1,20 @@
 """The model list users see (``tta.listModels``, ``tta-codegen models``): price and health.
 
-One shape for both clients. In the server, health comes from the live circuit breakers;
-in the CLI (a separate process) from the ledger's recent history.
+One shape and one meaning for both clients, both read from a router: the default is the
+head of its plan for code generation (:meth:`ModelRouter.default_model`), health is
+:meth:`ModelRouter.health` (the live circuit breaker; before this process sent anything,
+the ledger's recent history). The CLI, a process of its own, sees only the history.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tta_codegen.models.budget import is_free
-from tta_codegen.models.selection import Observed
 from tta_codegen.models.settings import ModelConfig, ProviderConfig
+
+if TYPE_CHECKING:
+    from tta_codegen.models.router import ModelRouter
 
 
 def describe_model(
@@ -37,15 +41,13 @@ def describe_model(
     }
 
 
-def health_from_history(observed: Observed | None) -> dict[str, Any]:
-    """Health without a live breaker: judged from the ledger's recent requests."""
-    if observed is None or not observed.requests:
-        return {"health": "unknown", "circuit": None}
-    rate = observed.failure_rate
-    health = "down" if rate >= 0.9 else "degraded" if rate > 0.25 else "ok"
-    return {
-        "health": health,
-        "circuit": None,
-        "recent_requests": observed.requests,
-        "recent_failure_rate": round(rate, 3),
-    }
+async def model_listing(router: ModelRouter) -> list[dict[str, Any]]:
+    """Every configured model (prices completed from the cached catalogs), which one is the
+    default and how healthy each is."""
+    await router.prepare()  # catalog prices and observed history, read off the loop
+    default = router.default_model()
+    providers = router.config.providers
+    return [
+        describe_model(m, providers, default=m.id == default, health=router.health(m.id))
+        for m in router.models
+    ]

@@ -42,11 +42,14 @@ from tta_codegen.models.stats import observed as observed_from_rows
 log = logging.getLogger(__name__)
 
 # How far back, and how often, the ledger is read for observed latency and failures.
-_OBSERVED_WINDOW_S = 7 * 86_400
+OBSERVED_WINDOW_S = 7 * 86_400
 _OBSERVED_REFRESH_S = 60.0
 # After the caller stopped a reply (its code block closed), how long to keep reading for
 # the provider's usage chunk and finish reason before closing the stream.
 USAGE_GRACE_S = 1.0
+# A model none of whose requests this process has seen yet is "degraded" when more than
+# this share of its recent requests (the ledger's, within OBSERVED_WINDOW_S) failed.
+DEGRADED_FAILURE_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class ModelRouter:
         self.breakers = breakers if breakers is not None else shared_board()
         self.retry = RetryPolicy(config.routing.retry, rand)
         # ``[safety]`` from the config unless given (the section is optional in Config).
-        self.safety = SafetyChecker(safety or getattr(config, "safety", None))
+        self.safety = SafetyChecker(safety or config.safety)
         self._sleep = sleep
         self._catalogs: dict[str, dict[str, CatalogEntry]] | None = None
         self._models: list[ModelConfig] = list(config.models)
@@ -178,7 +181,7 @@ class ModelRouter:
         if now - self._observed_at >= _OBSERVED_REFRESH_S:
             self._observed_at = now
             try:
-                rows = await self.ledger.rows(since=time.time() - _OBSERVED_WINDOW_S)
+                rows = await self.ledger.rows(since=time.time() - OBSERVED_WINDOW_S)
             except (sqlite3.Error, OSError) as exc:
                 log.warning("cannot read the cost ledger %s: %s", self.ledger.describe(), exc)
                 rows = []
@@ -275,6 +278,18 @@ class ModelRouter:
                 seen.add(mid)
                 plan.append(model)
         return plan
+
+    def default_model(self, task_type: str = "code_generation") -> str | None:
+        """The model a request that names none would try first: the head of the plan
+        (None when no model is configured or none meets the task's requirements).
+
+        Call :meth:`prepare` first for the plan a request would get (catalog prices,
+        observed history)."""
+        try:
+            plan = self.plan(task_type)
+        except ModelError:
+            return None
+        return plan[0].id if plan else None
 
     # -- streaming ---------------------------------------------------------------------
 
@@ -578,7 +593,8 @@ class ModelRouter:
         elif b.total_successes:
             health = "ok"
         elif obs is not None and obs.requests:
-            health = "degraded" if obs.failure_rate > 0.5 else "ok"
+            # Nothing sent by this process yet: the ledger's recent history decides.
+            health = "degraded" if obs.failure_rate > DEGRADED_FAILURE_RATE else "ok"
         else:
             health = "unknown"
         out: dict[str, Any] = {

@@ -6,36 +6,20 @@ disabled agent is not listed and never contacted.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from tta_codegen.agents.status import agent_status, list_models_entry
 from tta_codegen.lsp.agent import agent_settings, health_cache
 from tta_codegen.lsp.params import EmptyParams
 from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
-from tta_codegen.models.errors import ModelError
-from tta_codegen.models.listing import describe_model
+from tta_codegen.models.listing import model_listing
 
 
 @server.command("tta.listModels")
 async def cmd_list_models(ls: TtaLanguageServer, *args: Any) -> list[dict[str, Any]]:
     if args:
         parse_params(EmptyParams, args, "tta.listModels")
-    router = ls.engine.router
-    await router.prepare()  # catalog prices and observed history, read off the loop
-    plan_ids: list[str] = []
-    with contextlib.suppress(ModelError):
-        plan_ids = [m.id for m in router.plan("code_generation")]
-    providers = ls.loaded.config.providers
-    rows = [
-        describe_model(
-            m,
-            providers,
-            default=bool(plan_ids) and plan_ids[0] == m.id,
-            health=router.health(m.id),
-        )
-        for m in router.models
-    ]
+    rows = await model_listing(ls.engine.router)
     agent = agent_settings(ls)
     if agent.enabled:
         status = await agent_status(agent, cache=health_cache)
