@@ -38,7 +38,7 @@ from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.context.retrieve import Query, retrieve
 from tta_codegen.context.settings import ContextConfig
 from tta_codegen.context.store import IndexStore, index_path_for
-from tta_codegen.request import GenerationRequest
+from tta_codegen.request import insert_request
 
 _WORDS = (
     "account buffer cache channel checksum client codec config cursor datagram decoder "
@@ -241,7 +241,9 @@ async def _bench_gather(
     for path, start, doc in samples:
         text = texts[path]
         offset = sum(len(line) for line in text.splitlines(keepends=True)[: start - 1])
-        request = GenerationRequest("generate", path, "python", text, offset, offset, doc)
+        request = insert_request(
+            path=path, language="python", text=text, offset=offset, description=doc
+        )
         t0 = time.perf_counter()
         await provider.gather(request, config)
         times.append(time.perf_counter() - t0)

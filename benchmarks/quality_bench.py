@@ -35,7 +35,7 @@ from tta_codegen.engine import BufferSink, GenerationResult
 from tta_codegen.gates.runner import run_gates
 from tta_codegen.gates.types import GateInput
 from tta_codegen.models.embedded import EMBEDDED_MODEL_ID, embedded_available
-from tta_codegen.request import GenerationRequest
+from tta_codegen.request import GenerationRequest, insert_request
 from tta_codegen.wiring import engine_for_run
 
 TEST_FILE = "test_solution.py"
@@ -144,13 +144,11 @@ def configs(cfg: QualityConfig, scratch: Path) -> list[tuple[str, Config]]:
 
 def _request(problem: dict[str, Any], ws: Path, model: str, refine: bool) -> GenerationRequest:
     prompt = problem["prompt"]
-    return GenerationRequest(
-        kind="generate",
+    return insert_request(
         path=str(ws / "solution.py"),
         language="python",
         text=prompt,
-        start=len(prompt),
-        end=len(prompt),
+        offset=len(prompt),
         description=description(problem),
         model=model,
         refine=refine,
@@ -187,7 +185,7 @@ async def check_harness(problem: dict[str, Any], config: Config, ws: Path) -> No
 
 
 def _gate(result: GenerationResult, name: str) -> bool:
-    gate = next((g for g in result.gate_results if g.name == name), None)
+    gate = next((g for g in result.gates if g.name == name), None)
     if gate is not None and gate.skipped:
         raise BenchmarkError(f"the {name} gate was skipped: {gate.message}")
     return gate is not None and gate.passed
@@ -221,7 +219,7 @@ async def run_model(
                         "failed_gate": next(
                             (
                                 f"{g.name}: {(g.message or '').splitlines()[0][:160]}"
-                                for g in result.gate_results
+                                for g in result.gates
                                 if not g.passed
                             ),
                             None,

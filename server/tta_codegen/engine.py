@@ -38,6 +38,7 @@ from tta_codegen.models.router import (
     Finished,
     ModelRouter,
 )
+from tta_codegen.models.safety import Finding
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
 from tta_codegen.reindent import Reindenter, common_indent
@@ -67,11 +68,12 @@ class GenerationResult:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     iterations: int = 0
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    # The delivered candidate's gate results (the answer's ``gates`` is their to_answer()).
+    gates: list[GateResult] = field(default_factory=list)
     error: str | None = None
     ttft_s: float | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    gate_results: list[GateResult] = field(default_factory=list)
+    # Safety findings in the delivered code (lines relative to it).
+    warnings: list[Finding] = field(default_factory=list)
     # "prompt" when the request itself was bad (template, variables): a usage error.
     error_kind: str | None = None
     total_s: float = 0.0
@@ -96,12 +98,12 @@ class GenerationResult:
             },
             "cost_usd": round(self.cost_usd, 8),
             "iterations": self.iterations,
-            "gates": self.gates,
+            "gates": [g.to_answer() for g in self.gates],
         }
         if self.error is not None:
             answer["error"] = self.error
         if self.warnings:
-            answer["warnings"] = self.warnings
+            answer["warnings"] = [w.to_dict() for w in self.warnings]
         return answer
 
 
@@ -210,7 +212,7 @@ class Engine:
                 return result
             await self._draw(request, messages, task_type, sink, result, started)
             if result.status != "failed":
-                result.warnings = [f.to_dict() for f in self.router.check_output(result.text)]
+                result.warnings = self.router.check_output(result.text)
             return result
         finally:
             result.total_s = time.perf_counter() - started
@@ -257,7 +259,7 @@ class Engine:
                     if code is None:
                         break  # the model failed outright; result.error says why
                     truncated = result.truncated
-                    gates = await self.check(request, code)
+                    gates = await self.run_quality_gates(request, code)
             except TimeoutError:
                 if code is not None:
                     # Drawn, but the time was up before the gates finished: not judged.
@@ -301,11 +303,10 @@ class Engine:
             await sink.reset()
             sink.write(chosen.text)
         result.text, result.error, result.truncated = chosen.text, None, chosen.truncated
-        result.gate_results = chosen.gates
-        result.gates = [g.to_answer() for g in chosen.gates]
+        result.gates = chosen.gates
         result.status = final_status(chosen.gates, truncated=chosen.truncated)
 
-    async def check(self, request: GenerationRequest, code: str) -> list[GateResult]:
+    async def run_quality_gates(self, request: GenerationRequest, code: str) -> list[GateResult]:
         """Run the configured gates on the document as it would be with ``code`` in place."""
         if not self.config.gates.enabled:
             return []

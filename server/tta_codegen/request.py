@@ -55,6 +55,49 @@ def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def insert_request(
+    *, path: str, language: str, text: str, offset: int, description: str, **fields: Any
+) -> GenerationRequest:
+    """A request to write new code at ``offset`` (``tta.generate``, ``tta-codegen generate``).
+
+    ``fields``: the rest of :class:`GenerationRequest` (model, template, variables, refine…).
+    """
+    return GenerationRequest(
+        kind="generate",
+        path=path,
+        language=language,
+        text=text,
+        start=offset,
+        end=offset,
+        description=description,
+        **fields,
+    )
+
+
+def refine_request(
+    *,
+    path: str,
+    language: str,
+    text: str,
+    start: int,
+    end: int,
+    instruction: str,
+    **fields: Any,
+) -> GenerationRequest:
+    """A request to rewrite ``[start, end)`` following ``instruction`` (``tta.refine``,
+    ``tta-codegen refine``); callers widen the range with :func:`whole_lines` first."""
+    return GenerationRequest(
+        kind="refine",
+        path=path,
+        language=language,
+        text=text,
+        start=start,
+        end=end,
+        description=instruction,
+        **fields,
+    )
+
+
 def implement_request(
     *,
     path: str,

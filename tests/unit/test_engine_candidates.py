@@ -86,8 +86,8 @@ async def test_delivers_the_best_with_gates_failed_when_none_passes(
     assert result.status == "gates_failed" and result.iterations == 3 and len(fake.requests) == 3
     # The sink showed the third candidate last; the chosen second one was put back.
     assert sink.text == result.text == "def add(a, b):\n    return 5 if a == 2 else 7\n"
-    examples = next(g for g in result.gates if g["name"] == "examples")
-    assert examples["passed"] is False and "1 of 2 example(s) failed" in examples["message"]
+    examples = next(g for g in result.gates if g.name == "examples")
+    assert examples.passed is False and "1 of 2 example(s) failed" in (examples.message or "")
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["chosen"] for r in rows] == [False, True, False]
     assert [r["temperature"] for r in rows] == [0.2, 0.4, 0.6]

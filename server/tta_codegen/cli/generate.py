@@ -45,7 +45,7 @@ from tta_codegen.models.ledger_pg import open_ledger
 from tta_codegen.outcomes.events import Decision, OutcomeDraft, record_sync, run_source
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import for_cli
-from tta_codegen.request import GenerationRequest, language_for
+from tta_codegen.request import GenerationRequest, insert_request, language_for
 from tta_codegen.wiring import engine_for_run
 
 
@@ -61,34 +61,6 @@ def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--var")
         variables[key.strip()] = value
     return variables
-
-
-def build_request(
-    *,
-    description: str,
-    path: str,
-    language: str,
-    text: str,
-    offset: int,
-    model: str | None,
-    template: str | None,
-    variables: dict[str, Any],
-    refine: bool | None,
-) -> GenerationRequest:
-    fields: dict[str, Any] = {
-        "kind": "generate",
-        "path": path,
-        "language": language,
-        "text": text,
-        "start": offset,
-        "end": offset,
-        "description": description,
-        "model": model,
-        "template": template,
-        "variables": variables,
-        "refine": refine,  # None: the config's [refine] enabled decides
-    }
-    return GenerationRequest(**fields)
 
 
 async def run_generation(
@@ -217,7 +189,7 @@ def generate(
         except FileProblem as exc:
             _fail(err, str(exc), EXIT_USAGE)
         path = str(file_.resolve())
-    request = build_request(
+    request = insert_request(
         description=description,
         path=path,
         language=language or language_for(path),
@@ -397,7 +369,7 @@ def unified_diff(path: str, before: str, after: str, *, new_file: bool = False) 
 def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:
     kept = f"written to {written} (--allow-failing)" if written else "nothing written"
     if result.status == "gates_failed":
-        failing = [g.name for g in result.gate_results if not g.passed and not g.skipped]
+        failing = [g.name for g in result.gates if not g.passed and not g.skipped]
         return (
             f"tta-codegen: gates failed ({', '.join(failing) or 'see gates'}): {kept}; "
             "the code is in the output"

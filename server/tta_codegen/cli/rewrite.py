@@ -24,6 +24,7 @@ from tta_codegen.request import (
     GenerationRequest,
     implement_request,
     language_for,
+    refine_request,
     whole_lines,
 )
 from tta_codegen.stubs import find_stub
@@ -179,14 +180,13 @@ def refine(
         _fail(err, f"--lines {lines} holds no code to rewrite", EXIT_USAGE)
     config = cli_config(err, model, trusted=trust_workspace)
     path = str(file_.resolve())
-    request = GenerationRequest(
-        kind="refine",
+    request = refine_request(
         path=path,
         language=language_for(path),
         text=text,
         start=start,
         end=end,
-        description=instruction,
+        instruction=instruction,
         model=model,
         refine=refine_loop,
     )

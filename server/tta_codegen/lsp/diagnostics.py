@@ -25,7 +25,7 @@ def result_diagnostics(
     """``doc_first_line``: the line, in the candidate the gates saw, where the region began."""
     out: list[types.Diagnostic] = []
     start_line = region.start.line
-    for gate in result.gate_results:
+    for gate in result.gates:
         if gate.passed:
             continue
         placed = False
@@ -55,15 +55,15 @@ def result_diagnostics(
                 )
             )
     for w in result.warnings:
-        line = start_line + int(w.get("line") or 0)
+        line = start_line + w.line
         pos = types.Position(line=line, character=0)
         out.append(
             types.Diagnostic(
                 range=types.Range(pos, types.Position(line=line, character=200)),
-                message=str(w.get("message", "")),
+                message=w.message,
                 severity=types.DiagnosticSeverity.Warning,
                 source=SOURCE,
-                code=str(w.get("check", "safety")),
+                code=w.check,
             )
         )
     return out

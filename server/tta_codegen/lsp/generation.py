@@ -29,7 +29,7 @@ from tta_codegen.lsp.edit_session import EditSessionError, StreamingEditSession
 from tta_codegen.lsp.params import GenerateParams, PositionParam, RefineParams
 from tta_codegen.lsp.review import PendingChange, lens_mode, new_id, open_document, registry
 from tta_codegen.outcomes.events import OutcomeDraft
-from tta_codegen.request import implement_request, whole_lines
+from tta_codegen.request import implement_request, insert_request, refine_request, whole_lines
 from tta_codegen.stubs import Stub, find_stub
 
 if TYPE_CHECKING:
@@ -143,13 +143,11 @@ def stub_at(doc: TextDocument, line: int) -> Stub | None:
 
 def generate_request(doc: TextDocument, offset: int, params: GenerateParams) -> GenerationRequest:
     """What ``tta.generate`` (and ``tta.explainContext``, which shows its context) asks for."""
-    return GenerationRequest(
-        kind="generate",
+    return insert_request(
         path=doc.path,
         language=language_for(doc.path, doc.language_id),
         text=doc.source,
-        start=offset,
-        end=offset,
+        offset=offset,
         description=params.description,
         model=params.model,
         template=params.template,
@@ -173,14 +171,13 @@ async def run_refine(ls: TtaLanguageServer, params: RefineParams) -> dict[str, A
     start, end = whole_lines(text, start, end)
     if start == end:
         raise JsonRpcInvalidParams("tta.refine: the range is empty (select the code to rewrite)")
-    request = GenerationRequest(
-        kind="refine",
+    request = refine_request(
         path=doc.path,
         language=language_for(doc.path, doc.language_id),
         text=text,
         start=start,
         end=end,
-        description=params.instruction,
+        instruction=params.instruction,
         model=params.model,
         template=params.template,
         variables=params.variables,
@@ -383,7 +380,7 @@ def _keep_for_review(
 
 
 def _failing(result: GenerationResult) -> tuple[str, ...]:
-    return tuple(g.name for g in result.gate_results if not g.passed and not g.skipped)
+    return tuple(g.name for g in result.gates if not g.passed and not g.skipped)
 
 
 async def run_regenerate(

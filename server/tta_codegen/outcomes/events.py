@@ -77,7 +77,7 @@ class OutcomeDraft:
         self.model = result.model
         self.cost_usd += result.cost_usd
         self.gates_first = result.gates_first
-        self.gates_final = not failure_summary(result.gate_results) if result.gate_results else None
+        self.gates_final = not failure_summary(result.gates) if result.gates else None
         self.lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
     def row(self, decision: str, now: float | None = None) -> OutcomeRow:
