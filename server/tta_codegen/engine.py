@@ -32,7 +32,6 @@ from tta_codegen.layout import trail as layout_trail
 from tta_codegen.models.base import ChatMessage, ModelRequest, TextDelta, Usage
 from tta_codegen.models.errors import ModelError
 from tta_codegen.models.router import (
-    AllModelsFailed,
     AttemptFailed,
     AttemptStarted,
     Finished,
@@ -150,10 +149,6 @@ class BufferSink:
         return "".join(self.parts)
 
 
-class GenerationFailed(Exception):
-    """Raised inside the engine for a reply that streamed but produced no usable code."""
-
-
 class Engine:
     """Holds the per-process pieces (config, router, templates) the pipeline uses."""
 
@@ -179,9 +174,6 @@ class Engine:
         if self.context is None:
             return None
         return await self.context.gather(request, self.config)
-
-    async def build_messages(self, request: GenerationRequest) -> list[ChatMessage]:
-        return (await self.prepare(request))[0]
 
     async def prepare(self, request: GenerationRequest) -> tuple[list[ChatMessage], str]:
         """The messages and the task type (for model selection) of a request."""
@@ -411,9 +403,7 @@ class Engine:
                     ChatMessage("user", CONTINUE_PROMPT),
                 ]
                 state.resume()
-        except AllModelsFailed as exc:
-            result.error = str(exc)
-        except ModelError as exc:
+        except ModelError as exc:  # AllModelsFailed, or refused before sending
             result.error = str(exc)
         return None
 
@@ -533,13 +523,13 @@ class _AttemptState:
     and writes the whole function once the reply is complete (:mod:`tta_codegen.stubs`).
     """
 
-    def __init__(self, max_chars: int, request: GenerationRequest | None = None) -> None:
+    def __init__(self, max_chars: int, request: GenerationRequest) -> None:
         self.max_chars = max_chars
         self.request = request
         self.model = ""
         self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
-        self.frame = request is not None and request.kind == "generate"
-        self.hold = request is not None and request.stub is not None
+        self.frame = request.kind == "generate"
+        self.hold = request.stub is not None
         self.may_continue = False  # set by the engine before each reply
         self.start("")
 
@@ -634,7 +624,7 @@ class _AttemptState:
 
     def _frame(self, code: str, *, final: bool = False) -> str:
         """Hold the first code back until it shows whether it opens a definition."""
-        if self._head is None or self.request is None:
+        if self._head is None:
             return self._take(code)
         self._head += code
         decided = starts_top_level_def(self._head.lstrip("\n"))
@@ -681,12 +671,12 @@ class _AttemptState:
             )
         if self.failure is not None:
             return ""
-        if self.frame and self.request is not None and self.chars:
+        if self.frame and self.chars:
             end = layout_trail(
                 self.request.text, self.request.start, self.text(), language=self.request.language
             )
             tail += self._take(end)
-        if self.hold and self.request is not None and self.request.stub is not None:
+        if self.request.stub is not None:
             try:
                 whole = implement(self.request.stub, self.text())
             except ImplementError as exc:
@@ -735,10 +725,8 @@ def _drop_reopened_fence(continuation: str) -> str:
     return continuation
 
 
-def _indent_plan(request: GenerationRequest | None) -> tuple[str, bool, bool]:
+def _indent_plan(request: GenerationRequest) -> tuple[str, bool, bool]:
     """(target indent, first line already indented, whether to reindent at all)."""
-    if request is None:
-        return "", False, False
     if request.stub is not None:
         return "", False, False  # stubs.implement indents the body itself
     if request.kind == "refine":

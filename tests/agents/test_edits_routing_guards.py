@@ -17,7 +17,7 @@ from tta_codegen.agents.events import InsertText, ReplaceText, WriteFile
 from tta_codegen.agents.guards import LoopGuard
 from tta_codegen.agents.routing import wants_agent
 from tta_codegen.agents.settings import OpenHandsSettings
-from tta_codegen.config import OpenHandsConfig
+from tta_codegen.config import Config
 
 
 def apply(text: str | None, op: object) -> str:
@@ -128,8 +128,9 @@ def test_loop_guard_repeats_ignore_thoughts_but_not_arguments() -> None:
 
 
 def test_settings_read_the_contract_keys_from_config() -> None:
-    cfg = OpenHandsConfig(enabled=True, base_url="http://h:1", api_key_env="K")
-    s = OpenHandsSettings.from_config(cfg)
+    table = {"enabled": True, "base_url": "http://h:1", "api_key_env": "K"}
+    s = Config.model_validate({"agents": {"openhands": table}}).agents.openhands
+    assert isinstance(s, OpenHandsSettings)  # the table is the agent package's own model
     assert (s.enabled, s.base_url, s.api_key_env) == (True, "http://h:1", "K")
     assert s.condensation_limit == 3 and s.max_iterations == 50
     assert not OpenHandsSettings().enabled  # off unless enabled

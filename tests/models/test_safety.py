@@ -80,17 +80,15 @@ async def test_router_refuses_secret_prompt_before_sending(fake: FakeProvider) -
     config = make_config(
         providers={"p": {"kind": "openai", "base_url": fake.base_url}},
         models=[{"id": "a", "provider": "p"}],
+        safety={"enabled": True},
     )
-    router = make_router(config, safety=SafetyConfig(enabled=True))
+    router = make_router(config)
     with pytest.raises(SafetyRefused, match="private key"):
         await collect(router, request("fix this:\n-----BEGIN EC PRIVATE KEY-----\nabc"))
     assert fake.requests == []
     assert router.check_output("os.system(cmd)")[0].check == "shell_true"
 
 
-@pytest.mark.skipif(
-    "safety" not in Config.model_fields, reason="[safety] not yet wired into Config"
-)
 def test_safety_section_in_config_reaches_the_router() -> None:
     config = Config.model_validate({"safety": {"enabled": True}})
     router = make_router(config)

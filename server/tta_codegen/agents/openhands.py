@@ -92,10 +92,6 @@ class OpenHandsBackend:
             trust_env=False,
         )
 
-    @property
-    def has_key(self) -> bool:
-        return bool(self._key)
-
     def _auth_headers(self) -> dict[str, str]:
         if not self._key:
             return {}

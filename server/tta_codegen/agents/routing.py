@@ -84,10 +84,6 @@ class HealthCache:
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def peek(self, key: str) -> Health | None:
-        entry = self._entries.get(key)
-        return entry.health if entry is not None else None
-
     async def check(self, key: str, backend: AgentBackend, *, fresh: bool = False) -> Health:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # concurrent requests share one check

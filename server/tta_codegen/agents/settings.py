@@ -3,14 +3,12 @@
 The contract fixes three keys (``enabled``, ``base_url``, ``api_key_env``); the guards
 need more (time limit, iterations, loop thresholds, cost cap, auth style). They live
 here so the agent package owns its own knobs; ``config.py`` composes this model as
-``OpenHandsConfig``. Until it does, :meth:`OpenHandsSettings.from_config` reads the
-three contract keys from whatever object the configuration holds and uses the
-defaults below for the rest.
+``OpenHandsConfig`` (the ``[agents.openhands]`` table is validated as this model).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,20 +42,6 @@ class OpenHandsSettings(BaseModel):
     request_timeout_s: float = Field(default=15.0, gt=0, le=300)
     # How long a health check may take before the agent counts as unavailable.
     health_timeout_s: float = Field(default=3.0, gt=0, le=60)
-
-    @classmethod
-    def from_config(cls, section: Any) -> OpenHandsSettings:
-        """Settings from ``config.agents.openhands``, whichever model holds it."""
-        if isinstance(section, OpenHandsSettings):
-            return section
-        if isinstance(section, BaseModel):
-            data = section.model_dump()
-        elif isinstance(section, dict):
-            data = dict(section)
-        else:
-            data = {}
-        known = {k: v for k, v in data.items() if k in cls.model_fields}
-        return cls.model_validate(known)
 
 
 __all__ = ["OpenHandsSettings"]

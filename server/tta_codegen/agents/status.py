@@ -28,9 +28,11 @@ class AgentStatus:
 
 
 async def agent_status(
-    section: Any, *, cache: HealthCache | None = None, environ: dict[str, str] | None = None
+    settings: OpenHandsSettings,
+    *,
+    cache: HealthCache | None = None,
+    environ: dict[str, str] | None = None,
 ) -> AgentStatus:
-    settings = OpenHandsSettings.from_config(section)
     if not settings.enabled:
         return AgentStatus(
             "disabled",

@@ -283,15 +283,6 @@ class IndexStore:
             ).fetchall()
         return [Hit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
 
-    def chunks_of(self, path: str) -> list[Hit]:
-        with self._rlock:
-            rows = self._r.execute(
-                "SELECT id, path, start, end_line, kind, name, text FROM chunks WHERE path=? "
-                "ORDER BY start",
-                (path,),
-            ).fetchall()
-        return [Hit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
-
     def stats(self) -> dict[str, Any]:
         with self._rlock:
             files = self._r.execute("SELECT count(*) FROM files").fetchone()[0]

@@ -55,7 +55,7 @@ health_cache = HealthCache()
 
 
 def agent_settings(ls: TtaLanguageServer) -> OpenHandsSettings:
-    return OpenHandsSettings.from_config(ls.loaded.config.agents.openhands)
+    return ls.loaded.config.agents.openhands
 
 
 async def dispatch_agent(ls: TtaLanguageServer, params: GenerateParams) -> dict[str, Any] | None:

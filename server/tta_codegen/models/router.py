@@ -36,7 +36,6 @@ from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.retry import RetryPolicy
 from tta_codegen.models.safety import Finding, SafetyChecker
 from tta_codegen.models.selection import Observed, Requirements, select
-from tta_codegen.models.settings import SafetyConfig
 from tta_codegen.models.stats import observed as observed_from_rows
 
 log = logging.getLogger(__name__)
@@ -145,7 +144,6 @@ class ModelRouter:
         breakers: BreakerBoard | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
-        safety: SafetyConfig | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -153,8 +151,7 @@ class ModelRouter:
         self.ledger = ledger if ledger is not None else open_ledger(config.ledger)
         self.breakers = breakers if breakers is not None else shared_board()
         self.retry = RetryPolicy(config.routing.retry, rand)
-        # ``[safety]`` from the config unless given (the section is optional in Config).
-        self.safety = SafetyChecker(safety or config.safety)
+        self.safety = SafetyChecker(config.safety)
         self._sleep = sleep
         self._catalogs: dict[str, dict[str, CatalogEntry]] | None = None
         self._models: list[ModelConfig] = list(config.models)
