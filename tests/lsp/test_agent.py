@@ -1,28 +1,21 @@
 """The agent path over a real LSP session: edits in the editor, progress, guards, fallback.
 
-The server is the real one over stdio. Until ``tta.generate`` dispatches to the agent
-(``lsp/generation.py::run_generate``), most tests drive ``tta.test.agentGenerate`` from
-``tests/agents/lsp_server.py``, which is exactly that dispatch; the test of the real
-command skips, saying so, until the wiring is in.
+The server is the real one over stdio (``tta-codegen serve``); every test runs
+``tta.generate``, which dispatches to the agent when it wants and can take the task and
+runs the direct path otherwise (``lsp/generation.py::run_generate``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
-import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.agents.lsp_server import COMMAND
 from tests.fakes.openhands import (
     FakeOpenHands,
     Step,
@@ -38,47 +31,14 @@ from tests.fakes.openhands import (
 )
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
-from tests.lsp.harness import Editor, provider_settings, server_env, stop_editor
-from tta_codegen.config import OpenHandsConfig
+from tests.lsp.harness import Editor, provider_settings, server_env, start_editor, stop_editor
 
-ROOT = Path(__file__).resolve().parents[2]
 StartAgentEditor = Callable[..., Awaitable[Editor]]
 
 
 def agent_settings(fake: FakeProvider, oh: FakeOpenHands, **agent: Any) -> dict[str, Any]:
     agent = {"enabled": True, "base_url": oh.base_url, "api_key_env": "TEST_OH_KEY", **agent}
     return provider_settings(fake.base_url, ["fake-a"], agents={"openhands": agent})
-
-
-def _pythonpath() -> str:
-    """The repository root first (for ``tests.agents.lsp_server``), then what was set."""
-    extra = os.environ.get("PYTHONPATH")
-    return os.pathsep.join([str(ROOT), extra] if extra else [str(ROOT)])
-
-
-async def _start(root: Path, settings: dict[str, Any], env: dict[str, str]) -> Editor:
-    """As ``harness.start_editor``, with the test server that adds ``COMMAND``."""
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "tests.agents.lsp_server"],
-        server_env=server_env({"PYTHONPATH": _pythonpath(), **env}, home=root.parent),
-    )
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
-    editor = Editor(client, root)
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def _apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        return editor.apply_edit(params)
-
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options=settings,
-        )
-    )
-    return editor
 
 
 @pytest_asyncio.fixture
@@ -98,7 +58,7 @@ async def agent_editor(tmp_path: Path) -> AsyncIterator[StartAgentEditor]:
     workspace.mkdir()
 
     async def start(settings: dict[str, Any], env: dict[str, str] | None = None) -> Editor:
-        editor = await _start(workspace, settings, env or {})
+        editor = await start_editor(workspace, settings, env=server_env(env, home=workspace.parent))
         editors.append(editor)
         return editor
 
@@ -149,7 +109,8 @@ async def test_agent_task_edits_reach_the_editor_with_progress(
     editor = await agent_editor(agent_settings(fake, openhands), {"TEST_OH_KEY": "oh-key"})
     uri = editor.open("a.py", "x = 1\nprint(x)\n")
     answer = await editor.execute(
-        COMMAND, generate_args(uri, "move the constant into pkg/util.py and use it in a.py", None)
+        "tta.generate",
+        generate_args(uri, "move the constant into pkg/util.py and use it in a.py", None),
     )
     assert answer["status"] == "completed", answer
     assert answer["model"] == "openhands"
@@ -199,7 +160,7 @@ async def test_condensation_loop_ends_in_a_clear_message_and_restores(
     original = "x = 1\nprint(x)\n"
     uri = editor.open("a.py", original)
     answer = await asyncio.wait_for(
-        editor.execute(COMMAND, generate_args(uri, "refactor all modules")), HANG_GUARD_S
+        editor.execute("tta.generate", generate_args(uri, "refactor all modules")), HANG_GUARD_S
     )
     assert answer["status"] == "failed", answer
     assert answer["agent"]["end"] == "condensation_loop"
@@ -211,11 +172,6 @@ async def test_condensation_loop_ends_in_a_clear_message_and_restores(
     assert any("#8630" in m.message for m in editor.client.messages)
 
 
-@pytest.mark.skipif(
-    "idle_timeout_s" not in OpenHandsConfig.model_fields,
-    reason="config.py's OpenHandsConfig does not yet compose agents/settings.py "
-    "(OpenHandsSettings): [agents.openhands] idle_timeout_s cannot be set",
-)
 async def test_hung_agent_is_stopped_after_its_limit(
     agent_editor: StartAgentEditor, fake: FakeProvider, openhands: FakeOpenHands
 ) -> None:
@@ -225,7 +181,7 @@ async def test_hung_agent_is_stopped_after_its_limit(
     )
     uri = editor.open("a.py", "x = 1\n")
     answer = await asyncio.wait_for(
-        editor.execute(COMMAND, generate_args(uri, "do it")), HANG_GUARD_S
+        editor.execute("tta.generate", generate_args(uri, "do it")), HANG_GUARD_S
     )
     assert answer["status"] == "failed" and answer["agent"]["end"] == "idle_timeout"
     assert len(openhands.stops) == 1
@@ -242,7 +198,7 @@ async def test_cancel_stops_the_agent_and_restores(
     openhands.scenario = work
     editor = await agent_editor(agent_settings(fake, openhands))
     uri = editor.open("a.py", "x = 1\n")
-    msg_id, fut = editor.start(COMMAND, generate_args(uri, "do it"))
+    msg_id, fut = editor.start("tta.generate", generate_args(uri, "do it"))
     await editor.wait_for(lambda: editor.text(uri) == "x = 3\n")
     editor.cancel(msg_id)
     try:
@@ -260,7 +216,7 @@ async def test_disabled_agent_is_never_contacted(
     fake.add(Reply.text("```python\ny = 2\n```\n"))
     editor = await agent_editor(agent_settings(fake, openhands, enabled=False))
     uri = editor.open("a.py", "")
-    answer = await editor.execute(COMMAND, generate_args(uri, "refactor all handlers"))
+    answer = await editor.execute("tta.generate", generate_args(uri, "refactor all handlers"))
     assert answer["status"] == "completed" and answer["model"] == "fake-a"
     assert editor.text(uri) == "y = 2\n"
     models = await editor.execute("tta.listModels", {})
@@ -276,11 +232,12 @@ async def test_unhealthy_agent_falls_back_with_a_message(
     fake.add(Reply.text("```python\ny = 2\n```\n"))
     editor = await agent_editor(agent_settings(fake, openhands))
     uri = editor.open("a.py", "")
-    answer = await editor.execute(COMMAND, generate_args(uri, "anything"))
+    answer = await editor.execute("tta.generate", generate_args(uri, "anything"))
     assert answer["status"] == "completed" and answer["model"] == "fake-a"
     assert not openhands.conversations
     warning = [m.message for m in editor.client.messages if "unavailable" in m.message]
-    assert warning and "HTTP 503" in warning[0] and "direct model" in warning[0]
+    # Dispatched once: one health check, one message (no second dispatch on the way back).
+    assert len(warning) == 1 and "HTTP 503" in warning[0] and "direct model" in warning[0]
 
 
 async def test_list_models_shows_agent_health(
@@ -294,17 +251,6 @@ async def test_list_models_shows_agent_health(
     assert not openhands.conversations
 
 
-def _generate_dispatches_to_agent() -> bool:
-    from tta_codegen.lsp import generation
-
-    return "dispatch_agent" in inspect.getsource(generation)
-
-
-@pytest.mark.skipif(
-    not _generate_dispatches_to_agent(),
-    reason='tta.generate does not dispatch mode "agent" yet: lsp/generation.py::run_generate '
-    "must call tta_codegen.lsp.agent.dispatch_agent (see the agent backend report)",
-)
 async def test_tta_generate_mode_agent_runs_the_agent(
     agent_editor: StartAgentEditor, fake: FakeProvider, openhands: FakeOpenHands
 ) -> None:
