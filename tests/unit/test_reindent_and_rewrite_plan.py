@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tta_codegen.lsp.edit_session import _plan_lines
 from tta_codegen.reindent import Reindenter, common_indent, reindent
+from tta_codegen.textdiff import plan_lines
 
 
 def test_reindent_to_selection_depth() -> None:
@@ -42,7 +42,7 @@ def test_reindent_is_chunking_invariant(parts: list[str], size: int) -> None:
 
 
 def apply_plan(new: list[str], tail: list[str]) -> tuple[str, str]:
-    lead, span, text, skip = _plan_lines(new, tail)
+    lead, span, text, skip = plan_lines(new, tail)
     t = "".join(tail)
     result = t[:lead] + text + t[lead + span :]
     cursor = lead + len(text) + skip
@@ -51,7 +51,7 @@ def apply_plan(new: list[str], tail: list[str]) -> tuple[str, str]:
 
 def test_plan_keeps_unchanged_lines_out_of_the_edit() -> None:
     tail = ["a\n", "b\n", "c\n", "d\n"]
-    lead, span, text, skip = _plan_lines(["a\n", "B\n", "c\n", "d\n"], tail)
+    lead, span, text, skip = plan_lines(["a\n", "B\n", "c\n", "d\n"], tail)
     assert (lead, span, text, skip) == (2, 2, "B\n", 4)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tta_codegen.textdiff import minimal_replacement
+from tta_codegen.textdiff import common_prefix, minimal_replacement
 
 
 def reference(old: str, new: str) -> tuple[int, int, str]:
@@ -32,3 +32,11 @@ def test_same_answer_as_the_definition(old: str, at: int, cut: int, insert: str)
     new = old[:at] + insert + old[at + cut :]
     assert minimal_replacement(old, new) == reference(old, new)
     assert minimal_replacement(new, old) == reference(new, old)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="ab", max_size=40_000), st.text(alphabet="ab", max_size=20))
+def test_common_prefix_is_the_length_both_start_with(shared: str, rest: str) -> None:
+    a, b = shared + "x" + rest, shared + "y"
+    assert common_prefix(a, b) == common_prefix(b, a) == len(shared)
+    assert common_prefix(shared, shared + rest) == len(shared)

@@ -26,6 +26,7 @@ from pygls.workspace import TextDocument
 from tta_codegen.config import StreamingConfig
 from tta_codegen.lsp.documents import DocumentTracker, TextChange
 from tta_codegen.lsp.positions import position_at
+from tta_codegen.textdiff import RewriteState, common_prefix, plan_lines
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class StreamingEditSession:
         self.rewrite = rewrite
         self.settings = settings
         self.original = self.document().source[start:end]
-        self._diff = _RewriteState() if rewrite else None
+        self._diff = RewriteState() if rewrite else None
         self.user_edited_inside = False
         self.error: EditSessionError | None = None
         self.edits_sent = 0
@@ -117,7 +118,7 @@ class StreamingEditSession:
         if self.document().source[self.start : self.end] != self.original:
             await self._edit("region", self.original, cursor_at_end=not self.rewrite)
         self.cursor = self.start if self.rewrite else self.end
-        self._diff = _RewriteState() if self.rewrite else None
+        self._diff = RewriteState() if self.rewrite else None
 
     def progress(self, model: str, tokens: int) -> None:
         if self.on_progress is not None:
@@ -362,7 +363,7 @@ class StreamingEditSession:
         if d.prefix_phase:
             if self.original.startswith(d.received) and not final:
                 return
-            k = _common_prefix(d.received, self.original)
+            k = common_prefix(d.received, self.original)
             if final and k == len(d.received):
                 self.cursor = self.start + k
                 d.prefix_phase = False
@@ -380,7 +381,7 @@ class StreamingEditSession:
         lines = d.pending_line[:cut].splitlines(keepends=True)
         d.pending_line = d.pending_line[cut:]
         tail = self.document().source[self.cursor : self.end].splitlines(keepends=True)
-        lead, span, new_text, skip = _plan_lines(lines, tail)
+        lead, span, new_text, skip = plan_lines(lines, tail)
         self.cursor += lead
         if span or new_text:
             await self._edit("cursor", new_text, span=span, skip=skip)
@@ -455,65 +456,3 @@ def _supports_document_changes(ls: LanguageServer) -> bool:
     # takes versioned TextDocumentEdits too. Neovim (0.11) does, without setting
     # documentChanges: unversioned edits would land at stale positions while the user types.
     return bool(we and (we.document_changes or we.resource_operations))
-
-
-@dataclass
-class _RewriteState:
-    received: str = ""
-    prefix_phase: bool = True
-    pending_line: str = ""
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-_LOOKAHEAD = 40
-
-
-def _plan_lines(new: list[str], tail: list[str]) -> tuple[int, int, str, int]:
-    """Turn new lines into (kept-before, replaced span, replacement, kept-after).
-
-    Greedy: a new line equal to the next original line keeps it; equal to one a little
-    further (and not trivially short) deletes the lines in between; otherwise it is
-    inserted. Kept lines before the first change and after the last need no edit.
-    """
-    ops: list[tuple[str, str]] = []  # ("keep" | "del" | "ins", text)
-    t = 0
-    for line in new:
-        if t < len(tail) and tail[t] == line:
-            ops.append(("keep", line))
-            t += 1
-            continue
-        found = -1
-        # Short or blank lines repeat too often to jump ahead for; they may only skip the
-        # one line being replaced.
-        reach = _LOOKAHEAD if len(line.strip()) >= 4 else 1
-        for j in range(t + 1, min(len(tail), t + 1 + reach)):
-            if tail[j] == line:
-                found = j
-                break
-        if found >= 0:
-            ops.extend(("del", tail[x]) for x in range(t, found))
-            ops.append(("keep", line))
-            t = found + 1
-        else:
-            ops.append(("ins", line))
-    first = next((i for i, (k, _) in enumerate(ops) if k != "keep"), len(ops))
-    last = max((i for i, (k, _) in enumerate(ops) if k != "keep"), default=-1)
-    lead = sum(len(x) for _, x in ops[:first])
-    skip = sum(len(x) for _, x in ops[last + 1 :]) if last >= 0 else 0
-    span = 0
-    text: list[str] = []
-    for kind, x in ops[first : last + 1]:
-        if kind in ("keep", "del"):
-            span += len(x)
-        if kind in ("keep", "ins"):
-            text.append(x)
-    if last < 0:
-        return lead, 0, "", 0
-    return lead, span, "".join(text), skip
