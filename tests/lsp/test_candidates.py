@@ -2,7 +2,7 @@
 
 The fake provider answers each call with a different candidate; the gates are real
 (`syntax`, `definition`, `examples` in the sandbox). The time bound and the other branches
-are tested on the engine: tests/unit/test_engine_candidates.py.
+are tested on the engine: tests/engine/test_candidate_loop.py.
 """
 
 from __future__ import annotations

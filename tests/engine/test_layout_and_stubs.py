@@ -104,3 +104,19 @@ def test_a_method_answered_inside_its_class_gives_its_body() -> None:
     assert stub is not None
     reply = "import os\n\nclass A:\n    @property\n    def size(self) -> int:\n        return 7\n"
     assert implement(stub, reply).endswith('"""How big."""\n        import os\n        return 7\n')
+
+
+def test_implement_renames_the_parameters_a_model_renamed_in_the_body() -> None:
+    text = 'def truncate_number(number: float) -> float:\n    """Doc."""\n'
+    stub = find_stub(text, symbol="truncate_number")
+    assert stub is not None
+    reply = (
+        "def truncate_number(num: float) -> float:\n"
+        '    s = "num"  # num\n'
+        "    return num - int(num) + obj.num * 0\n"
+    )
+    assert implement(stub, reply) == (
+        'def truncate_number(number: float) -> float:\n    """Doc."""\n'
+        '    s = "num"  # num\n'
+        "    return number - int(number) + obj.num * 0\n"
+    )
