@@ -1,6 +1,8 @@
-"""The smallest single replacement that turns one text into another."""
+"""Text differences: the smallest single replacement between two texts, and unified diffs."""
 
 from __future__ import annotations
+
+import difflib
 
 _CHUNK = 1 << 14  # compared as whole slices (memcmp) before a character at a time
 
@@ -29,3 +31,22 @@ def minimal_replacement(old: str, new: str) -> tuple[int, int, str]:
     while suf < limit and old[lo - 1 - suf] == new[ln - 1 - suf]:
         suf += 1
     return pre, lo - suf, new[pre : ln - suf]
+
+
+def unified_diff(label: str, before: str, after: str, *, new_file: bool = False) -> str:
+    """A unified diff of two versions of a file, as ``git diff`` prints it.
+
+    A last line without a newline gets git's ``\\ No newline at end of file`` marker, so
+    the patch applies as printed. ``new_file`` diffs from ``/dev/null``.
+    """
+    out: list[str] = []
+    for line in difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile="/dev/null" if new_file else f"a/{label}",
+        tofile=f"b/{label}",
+    ):
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)

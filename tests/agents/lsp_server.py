@@ -14,11 +14,12 @@ from typing import Any
 
 from tta_codegen.cli.app import setup_logging
 from tta_codegen.lsp.agent import dispatch_agent
-from tta_codegen.lsp.generation import run_generate
-from tta_codegen.lsp.params import GenerateParams
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.features.generate import run_generate
+from tta_codegen.lsp.params import GenerateParams, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer, create_server
 
 COMMAND = "tta.test.agentGenerate"
+server = create_server()
 
 
 @server.command(COMMAND)
@@ -27,7 +28,7 @@ async def cmd_agent_generate(ls: TtaLanguageServer, *args: Any) -> dict[str, Any
     answer = await dispatch_agent(ls, params)
     if answer is None:
         answer = await run_generate(ls, params)
-    return answer
+    return answer.wire()
 
 
 if __name__ == "__main__":

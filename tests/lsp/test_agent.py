@@ -295,7 +295,7 @@ async def test_list_models_shows_agent_health(
 
 
 def _generate_dispatches_to_agent() -> bool:
-    from tta_codegen.lsp import generation
+    from tta_codegen.lsp.features import generate as generation
 
     return "dispatch_agent" in inspect.getsource(generation)
 
