@@ -7,6 +7,17 @@ import difflib
 _CHUNK = 1 << 14  # compared as whole slices (memcmp) before a character at a time
 
 
+def common_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share (whole chunks compared first)."""
+    n = min(len(a), len(b))
+    pre = 0
+    while pre + _CHUNK <= n and a[pre : pre + _CHUNK] == b[pre : pre + _CHUNK]:
+        pre += _CHUNK
+    while pre < n and a[pre] == b[pre]:
+        pre += 1
+    return pre
+
+
 def minimal_replacement(old: str, new: str) -> tuple[int, int, str]:
     """``(start, end, text)``: replacing ``old[start:end]`` with ``text`` gives ``new``.
 
@@ -16,11 +27,7 @@ def minimal_replacement(old: str, new: str) -> tuple[int, int, str]:
     a few comparisons of whole chunks, not a Python step per character.
     """
     n = min(len(old), len(new))
-    pre = 0
-    while pre + _CHUNK <= n and old[pre : pre + _CHUNK] == new[pre : pre + _CHUNK]:
-        pre += _CHUNK
-    while pre < n and old[pre] == new[pre]:
-        pre += 1
+    pre = common_prefix(old, new)
     suf = 0
     limit = n - pre
     lo, ln = len(old), len(new)

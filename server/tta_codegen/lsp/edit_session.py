@@ -28,6 +28,7 @@ from tta_codegen.lsp.client import EditorClient, EditorRefused
 from tta_codegen.lsp.documents import TextChange
 from tta_codegen.lsp.positions import position_at
 from tta_codegen.lsp.regions import follow
+from tta_codegen.textdiff import common_prefix
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -363,7 +364,7 @@ class StreamingEditSession:
         if d.prefix_phase:
             if self.original.startswith(d.received) and not final:
                 return
-            k = _common_prefix(d.received, self.original)
+            k = common_prefix(d.received, self.original)
             if final and k == len(d.received):
                 self.cursor = self.start + k
                 d.prefix_phase = False
@@ -459,14 +460,6 @@ class _RewriteState:
     received: str = ""
     prefix_phase: bool = True
     pending_line: str = ""
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 _LOOKAHEAD = 40

@@ -24,18 +24,26 @@ def follow(start: int, end: int, change: TextChange) -> tuple[int, int]:
     return new_start, max(new_start, new_end)
 
 
-def overlaps(start: int, end: int, other_start: int, other_end: int) -> bool:
-    """Whether target ``[start, end)`` meets the inside of region ``[other_start, other_end)``.
+def overlaps(
+    start: int, end: int, other_start: int, other_end: int, *, growing: bool = False
+) -> bool:
+    """Whether target ``[start, end)`` meets region ``[other_start, other_end)``.
 
-    The one rule for every generating command, against streaming generations and pending
-    changes alike: text inserted exactly at a region's edge lands outside it (before or
-    after it, as :func:`follow` treats it), so only a strictly inner point or a shared
-    character counts; two empty ranges meet when they are the same point (two
-    generations about to insert at one place).
+    The one overlap test of every generating command, with one distinction:
+
+    - A settled region (a pending change; ``growing=False``): text inserted exactly at its
+      edge lands outside it (before or after it, as :func:`follow` treats it), so only a
+      strictly inner point or a shared character counts, and two empty ranges meet when
+      they are the same point. A generation right after a pending change is allowed.
+    - A region still streaming (``growing=True``) also counts its edges for an insertion
+      point: its text keeps arriving at them, so a second generation there would
+      interleave with the first as the user watches.
     """
-    if start == end and other_start == other_end:
-        return start == other_start
     if start == end:
+        if growing:
+            return other_start <= start <= other_end
+        if other_start == other_end:
+            return start == other_start
         return other_start < start < other_end
     if other_start == other_end:
         return start < other_start < end

@@ -88,7 +88,7 @@ def open_document_uri(ls: TtaLanguageServer, uri: str) -> str:
 
 def _streaming_overlap(ls: TtaLanguageServer, uri: str, start: int, end: int) -> str | None:
     for s in ls.sessions:
-        if same_uri(s.uri, uri) and overlaps(start, end, s.start, s.end):
+        if same_uri(s.uri, uri) and overlaps(start, end, s.start, s.end, growing=True):
             return (
                 "another generation is still streaming into this part of the document; "
                 "wait for it to finish or cancel it first"
@@ -210,13 +210,14 @@ async def run_streaming(
     With ``regenerating`` (Regenerate), the generation streams over that pending change's
     live region instead, replacing only its text, and the same pending change is updated.
     """
-    pending = regenerating
     reviews = ls.review
     start, end = (
-        (pending.start, pending.end) if pending is not None else (request.start, request.end)
+        (regenerating.start, regenerating.end)
+        if regenerating is not None
+        else (request.start, request.end)
     )
     overlap = _streaming_overlap(ls, uri, start, end) or reviews.overlap_message(
-        uri, start, end, ignore=pending.id if pending is not None else None
+        uri, start, end, ignore=regenerating.id if regenerating is not None else None
     )
     if overlap:
         return GenerationAnswer.failed(overlap)
@@ -231,11 +232,11 @@ async def run_streaming(
     )
     session.bind(task)
     ls.sessions.append(session)
-    if pending is not None:
+    if regenerating is not None:
         # The session owns the region while it streams; the pending change follows it again
         # (from the session's final region) once the generation is over.
-        pending.busy = "regenerating"
-        reviews.untrack(ls, pending)
+        regenerating.busy = "regenerating"
+        reviews.untrack(ls, regenerating)
     running = reviews.start_running(
         ls,
         uri,
@@ -243,7 +244,7 @@ async def run_streaming(
         command,
         request.model or ls.loaded.config.routing.default or "auto",
         session=session,
-        pending_id=pending.id if pending is not None else None,
+        pending_id=regenerating.id if regenerating is not None else None,
     )
     progress = CommandProgress(ls, task, title)
 
@@ -255,14 +256,16 @@ async def run_streaming(
     session.on_note = lambda message: progress.report(message, force=True)
     draft = outcomes.start(ls, request, command)
     try:
-        return await _stream(ls, engine, uri, request, session, progress, command, pending, draft)
+        return await _stream(
+            ls, engine, uri, request, session, progress, command, regenerating, draft
+        )
     finally:
         reviews.end_running(ls, running)
-        if pending is not None:
-            _resume_pending(ls, pending, session)
+        if regenerating is not None:
+            _resume_following(ls, regenerating, session)
 
 
-def _resume_pending(
+def _resume_following(
     ls: TtaLanguageServer, pending: PendingChange, session: StreamingEditSession
 ) -> None:
     """After a regeneration, successful or not, the pending change follows its region again."""
