@@ -1,4 +1,5 @@
-"""Pure text diffs: the smallest replacement, a common prefix, a streamed rewrite's plan.
+"""Pure text diffs: the smallest replacement, a common prefix, a streamed rewrite's plan,
+unified diffs.
 
 Plain functions over strings, with no editor in sight, so every rule is unit-tested
 in-process; the edit session (``lsp/edit_session.py``), the document tracker and the
@@ -7,6 +8,7 @@ agent's edits turn their answers into edits.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 _CHUNK = 1 << 14  # compared as whole slices (memcmp) before a character at a time
@@ -105,3 +107,20 @@ def plan_lines(new: list[str], tail: list[str]) -> tuple[int, int, str, int]:
     if last < 0:
         return lead, 0, "", 0
     return lead, span, "".join(text), skip
+def unified_diff(label: str, before: str, after: str, *, new_file: bool = False) -> str:
+    """A unified diff of two versions of a file, as ``git diff`` prints it.
+
+    A last line without a newline gets git's ``\\ No newline at end of file`` marker, so
+    the patch applies as printed. ``new_file`` diffs from ``/dev/null``.
+    """
+    out: list[str] = []
+    for line in difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile="/dev/null" if new_file else f"a/{label}",
+        tofile=f"b/{label}",
+    ):
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)

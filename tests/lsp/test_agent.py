@@ -2,7 +2,7 @@
 
 The server is the real one over stdio (``tta-codegen serve``); every test runs
 ``tta.generate``, which dispatches to the agent when it wants and can take the task and
-runs the direct path otherwise (``lsp/generation.py::run_generate``).
+runs the direct path otherwise (``lsp/features/generate.py::run_generate``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ failed or the reply was cut off). Files are touched only after the generation co
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
 import sys
 from pathlib import Path
@@ -46,6 +45,7 @@ from tta_codegen.outcomes.events import Decision, OutcomeDraft, record_sync, run
 from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import for_cli
 from tta_codegen.request import GenerationRequest, insert_request, language_for
+from tta_codegen.textdiff import unified_diff
 from tta_codegen.wiring import engine_for_run
 
 
@@ -352,18 +352,6 @@ def _ended(status: str) -> Decision:
 
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
-
-
-def unified_diff(path: str, before: str, after: str, *, new_file: bool = False) -> str:
-    old = "/dev/null" if new_file else f"a/{path}"
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=old,
-            tofile=f"b/{path}",
-        )
-    )
 
 
 def _summary(result: GenerationResult, sink: TerminalSink, written: str | None) -> str:

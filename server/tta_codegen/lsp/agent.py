@@ -20,7 +20,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
@@ -38,8 +38,9 @@ from tta_codegen.agents.events import (
 from tta_codegen.agents.openhands import OpenHandsBackend
 from tta_codegen.agents.routing import HealthCache, wants_agent
 from tta_codegen.agents.settings import OpenHandsSettings
-from tta_codegen.engine import Attempt, GenerationResult
-from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
+from tta_codegen.engine import Attempt, GenerationResult, Status
+from tta_codegen.lsp.answers import AgentAnswer, AgentFileAnswer, GenerationAnswer
+from tta_codegen.lsp.cancel import CommandProgress, current_command, link_cancellation
 from tta_codegen.lsp.params import GenerateParams
 from tta_codegen.lsp.positions import position_at
 
@@ -58,7 +59,7 @@ def agent_settings(ls: TtaLanguageServer) -> OpenHandsSettings:
     return ls.loaded.config.agents.openhands
 
 
-async def dispatch_agent(ls: TtaLanguageServer, params: GenerateParams) -> dict[str, Any] | None:
+async def dispatch_agent(ls: TtaLanguageServer, params: GenerateParams) -> GenerationAnswer | None:
     """The agent's answer when it takes this request; None when the direct path should run.
 
     A disabled agent is never contacted. When the agent was asked for but cannot run, the
@@ -102,12 +103,12 @@ async def run_agent(
     reason: str,
     *,
     backend: AgentBackend | None = None,
-) -> dict[str, Any]:
+) -> GenerationAnswer:
     """Run ``params.description`` as an agent task in the workspace; answer when done."""
     root = ls.workspace_root
     if root is None:
         return _answer("failed", error="the agent needs a workspace folder: open a folder first")
-    if not _supports(ls, "document_changes"):
+    if not ls.editor.capabilities.versioned_edits:
         return _answer(
             "failed",
             error="the editor does not accept versioned workspace edits (documentChanges), "
@@ -121,7 +122,7 @@ async def run_agent(
     link_cancellation(ls, task)
     editor = AgentEditor(ls, root, ls.loaded.config.streaming.confirm_timeout_ms / 1000)
     run = agent.start(AgentTask(_task_text(ls, params, root, settings), str(root)))
-    progress = Progress(ls, task, "OpenHands agent")
+    progress = CommandProgress(ls, task, "OpenHands agent")
     ended: AgentEnded | None = None
     try:
         command = current_command.get()
@@ -161,26 +162,32 @@ async def run_agent(
             await agent.aclose()
     if ended is None:
         ended = AgentEnded("failed", "protocol", "the agent stopped without saying how it ended")
-    if ended.outcome == "finished":
+    finished = ended.outcome == "finished"
+    if finished:
         progress.end(f"done: {len(editor.files)} file(s) changed")
-        answer = _answer("completed", ended=ended, text=ended.message)
     else:
         await editor.restore()
         progress.end("failed")
         _show(ls, types.MessageType.Warning, f"tta-codegen: OpenHands agent: {ended.message}")
-        answer = _answer("failed", ended=ended, error=ended.message)
-    answer["agent"] = {
-        "task_id": run.task_id,
-        "reason": reason,
-        "end": ended.reason,
-        "files": editor.summary(root) if ended.outcome == "finished" else [],
-    }
-    return answer
+    how = AgentAnswer(
+        task_id=run.task_id,
+        reason=reason,
+        end=ended.reason,
+        files=editor.summary(root) if finished else [],
+    )
+    if finished:
+        return _answer("completed", ended=ended, text=ended.message, agent=how)
+    return _answer("failed", ended=ended, error=ended.message, agent=how)
 
 
 def _answer(
-    status: Any, *, ended: AgentEnded | None = None, text: str = "", error: str | None = None
-) -> dict[str, Any]:
+    status: Status,
+    *,
+    ended: AgentEnded | None = None,
+    text: str = "",
+    error: str | None = None,
+    agent: AgentAnswer | None = None,
+) -> GenerationAnswer:
     result = GenerationResult(
         status=status,
         text=text,
@@ -192,14 +199,14 @@ def _answer(
         result.usage = ended.usage
         result.cost_usd = ended.cost_usd
         result.iterations = ended.iterations
-    return result.to_answer()
+    return GenerationAnswer.of(result, agent=agent)
 
 
 def _task_text(
     ls: TtaLanguageServer, params: GenerateParams, root: Path, settings: OpenHandsSettings
 ) -> str:
     where = ""
-    doc = ls.workspace.text_documents.get(params.text_document.uri)
+    doc = ls.editor.open_document(params.text_document.uri)
     if doc is not None:
         with contextlib.suppress(ValueError):
             rel = Path(doc.path).relative_to(root).as_posix()
@@ -213,17 +220,6 @@ def _task_text(
 
 def _show(ls: TtaLanguageServer, kind: types.MessageType, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-
-def _supports(ls: TtaLanguageServer, what: str) -> bool:
-    caps = ls.client_capabilities
-    we = caps.workspace.workspace_edit if caps and caps.workspace else None
-    if we is None:
-        return False
-    if what == "document_changes":
-        return bool(we.document_changes)
-    ops = we.resource_operations or []
-    return any(str(getattr(op, "value", op)) == what for op in ops)
 
 
 @dataclass
@@ -262,24 +258,20 @@ class AgentEditor:
             start, end, new = replacement(text, change.op, name)
             if text is not None and start == end and not new:
                 return  # the file already has this content
-            edit = self._edit(uri, doc, text, start, end, new, version)
-            result = await self.ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"OpenHands agent: {name}")
+            result = await self._send(
+                uri, doc, text, start, end, new, version, f"OpenHands agent: {name}"
             )
             if result.applied:
-                new_text = (text or "")[:start] + new + (text or "")[end:]
-                if doc is not None:
-                    await self._confirm(doc.uri, version)
-                else:
-                    self._shadow[path] = new_text
+                if doc is None:
+                    self._shadow[path] = (text or "")[:start] + new + (text or "")[end:]
                 return
-            if doc is not None and await self._moved(doc.uri, version):
+            if doc is not None and self.ls.editor.moved(doc.uri, version):
                 continue  # the user typed meanwhile: redo against the new text
             reason = result.failure_reason or "refused"
             raise AgentEditError(f"the editor did not apply the agent's edit of {name}: {reason}")
         raise AgentEditError(f"the editor kept rejecting the agent's edit of {name}")
 
-    def _edit(
+    async def _send(
         self,
         uri: str,
         doc: TextDocument | None,
@@ -288,29 +280,27 @@ class AgentEditor:
         end: int,
         new: str,
         version: int | None,
-    ) -> types.WorkspaceEdit:
-        changes: list[Any] = []
-        if text is None:
-            if not _supports(self.ls, "create"):
-                raise AgentEditError(
-                    f"the agent created {uri}, but the editor cannot create files "
-                    "through workspace edits"
-                )
-            changes.append(
-                types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
+        label: str,
+    ) -> types.ApplyWorkspaceEditResult:
+        """One edit through the editor door; an open document's waits for its echo, so the
+        next edit has its version. ``text`` None: the file is created first."""
+        editor = self.ls.editor
+        if text is None and not editor.capabilities.create_files:
+            raise AgentEditError(
+                f"the agent created {uri}, but the editor cannot create files "
+                "through workspace edits"
             )
-            text = ""
-        shown = doc or TextDocument(uri, text, position_codec=self.ls.workspace.position_codec)
+        shown = doc or editor.detached(uri, text or "")
         rng = types.Range(position_at(shown, start), position_at(shown, end))
-        changes.append(
-            types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(
-                    uri=uri, version=version
-                ),
-                edits=[types.TextEdit(range=rng, new_text=new)],
-            )
+        return await editor.apply_edit(
+            uri,
+            types.TextEdit(range=rng, new_text=new),
+            version=version,
+            label=label,
+            create=text is None,
+            confirm="echo",
+            confirm_timeout_s=self.confirm_timeout_s,
         )
-        return types.WorkspaceEdit(document_changes=changes)
 
     async def _open_document(self, path: Path) -> TextDocument | None:
         docs = list(self.ls.workspace.text_documents.values())
@@ -324,20 +314,6 @@ class AgentEditor:
 
         uri = await asyncio.to_thread(find)
         return self.ls.workspace.text_documents.get(uri) if uri is not None else None
-
-    async def _confirm(self, uri: str, version: int | None) -> None:
-        """Wait for the didChange that echoes our edit, so the next one has its version."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.confirm_timeout_s
-        while loop.time() < deadline:
-            if await self._moved(uri, version):
-                return
-            await asyncio.sleep(0.01)
-        log.warning("no didChange confirmed the agent's edit of %s", uri)
-
-    async def _moved(self, uri: str, version: int | None) -> bool:
-        doc = self.ls.workspace.text_documents.get(uri)
-        return doc is None or doc.version != version
 
     async def restore(self) -> None:
         """Put every touched file back (shielded: a second cancel must not stop it)."""
@@ -362,19 +338,7 @@ class AgentEditor:
     async def _restore_one(self, touched: _Touched) -> None:
         if touched.original is None:
             # The agent created it: delete it again (the editor asks if it is unsaved).
-            result = await self.ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(
-                    edit=types.WorkspaceEdit(
-                        document_changes=[
-                            types.DeleteFile(
-                                uri=touched.uri,
-                                options=types.DeleteFileOptions(ignore_if_not_exists=True),
-                            )
-                        ]
-                    ),
-                    label="OpenHands agent: undo",
-                )
-            )
+            result = await self.ls.editor.delete_file(touched.uri, label="OpenHands agent: undo")
             if not result.applied:
                 # Not deletable here: at least leave it empty, as it was (absent) in spirit.
                 await self._set_text(touched, "")
@@ -391,29 +355,25 @@ class AgentEditor:
                 return
             version = doc.version if doc is not None else None
             start, end, new = replacement(current, WriteFile(text), touched.path.name)
-            edit = self._edit(
-                doc.uri if doc else touched.uri, doc, current, start, end, new, version
-            )
-            result = await self.ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label="OpenHands agent: undo")
+            uri = doc.uri if doc else touched.uri
+            result = await self._send(
+                uri, doc, current, start, end, new, version, "OpenHands agent: undo"
             )
             if result.applied:
-                if doc is not None:
-                    await self._confirm(doc.uri, version)
-                else:
+                if doc is None:
                     self._shadow[touched.path] = text
                 return
         raise AgentEditError(f"the editor refused to restore {touched.path}")
 
-    def summary(self, root: Path) -> list[dict[str, Any]]:
+    def summary(self, root: Path) -> list[AgentFileAnswer]:
         base = root.resolve()
-        out: list[dict[str, Any]] = []
+        out: list[AgentFileAnswer] = []
         for t in self.files.values():
             try:
                 rel = t.path.relative_to(base).as_posix()
             except ValueError:
                 rel = str(t.path)
-            out.append({"path": rel, "uri": t.uri, "created": t.original is None})
+            out.append(AgentFileAnswer(path=rel, uri=t.uri, created=t.original is None))
         return out
 
 

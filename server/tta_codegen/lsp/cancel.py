@@ -14,30 +14,30 @@ import contextvars
 import time
 import uuid
 from concurrent.futures import Future as ThreadFuture
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+
+from tta_codegen.background import spawn
+
+if TYPE_CHECKING:
+    from tta_codegen.lsp.server import TtaLanguageServer
 
 # The ExecuteCommandParams of the command being handled (for its workDoneToken).
 current_command: contextvars.ContextVar[types.ExecuteCommandParams | None] = contextvars.ContextVar(
     "tta_current_command", default=None
 )
 
-_BACKGROUND: set[asyncio.Future[None]] = set()
-
 AnyFuture = asyncio.Future[Any] | ThreadFuture[Any]
 
 
-def link_cancellation(ls: LanguageServer, task: asyncio.Task[Any]) -> list[AnyFuture]:
+def link_cancellation(ls: LanguageServer, task: asyncio.Task[Any]) -> None:
     """Cancel ``task`` when the client cancels the executeCommand request."""
-    linked: list[AnyFuture] = []
     msg_id = ls.protocol.msg_id
     outer = ls.protocol._request_futures.get(msg_id) if msg_id is not None else None
     if outer is not None:
         _watch(outer, task)
-        linked.append(outer)
-    return linked
 
 
 def _watch(fut: AnyFuture, task: asyncio.Task[Any]) -> None:
@@ -48,10 +48,13 @@ def _watch(fut: AnyFuture, task: asyncio.Task[Any]) -> None:
     fut.add_done_callback(on_done)
 
 
-class Progress:
-    """A cancellable work-done progress bound to one task; throttled reports."""
+class CommandProgress:
+    """A command's cancellable work-done progress, bound to its task; throttled reports.
 
-    def __init__(self, ls: LanguageServer, task: asyncio.Task[Any], title: str) -> None:
+    (Not :class:`tta_codegen.context.provider.Progress`, the index's file-count callback.)
+    """
+
+    def __init__(self, ls: TtaLanguageServer, task: asyncio.Task[Any], title: str) -> None:
         self.ls = ls
         self.task = task
         self.title = title
@@ -70,11 +73,9 @@ class Progress:
         if client_token is not None:
             self._start(client_token, message)
             return
-        if not _client_supports_progress(self.ls):
+        if not self.ls.editor.capabilities.work_done_progress:
             return
-        creating = asyncio.ensure_future(self._create_then_start(message))
-        _BACKGROUND.add(creating)
-        creating.add_done_callback(_BACKGROUND.discard)
+        spawn(self._create_then_start(message))
 
     async def _create_then_start(self, message: str) -> None:
         token = str(uuid.uuid4())
@@ -119,9 +120,3 @@ class Progress:
         # pygls never forgets tokens; drop ours so a long session does not grow.
         self.ls.work_done_progress.tokens.pop(self.token, None)
         self.token = None
-
-
-def _client_supports_progress(ls: LanguageServer) -> bool:
-    caps = ls.client_capabilities
-    window = caps.window if caps else None
-    return bool(window and window.work_done_progress)

@@ -7,11 +7,12 @@ replaces them, and a passing one clears them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from tta_codegen.engine import GenerationResult
+from tta_codegen.lsp.answers import DiagnosticAnswer
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -70,13 +71,13 @@ def result_diagnostics(
 
 
 def publish(ls: TtaLanguageServer, uri: str, diagnostics: list[types.Diagnostic]) -> None:
-    ls.generation_diagnostics[uri] = diagnostics
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
     )
 
 
-def answer_diagnostics(diagnostics: list[types.Diagnostic]) -> list[dict[str, Any]]:
+def answer_diagnostics(diagnostics: list[types.Diagnostic]) -> list[DiagnosticAnswer]:
     return [
-        {"line": d.range.start.line, "message": d.message, "source": d.source} for d in diagnostics
+        DiagnosticAnswer(line=d.range.start.line, message=d.message, source=d.source)
+        for d in diagnostics
     ]

@@ -18,15 +18,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from tta_codegen.config import StreamingConfig
-from tta_codegen.lsp.documents import DocumentTracker, TextChange
+from tta_codegen.lsp.client import EditorClient, EditorRefused
+from tta_codegen.lsp.documents import TextChange
 from tta_codegen.lsp.positions import position_at
+from tta_codegen.lsp.regions import follow
 from tta_codegen.textdiff import RewriteState, common_prefix, plan_lines
+
+if TYPE_CHECKING:
+    from tta_codegen.lsp.server import TtaLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,9 @@ class EditSessionError(Exception):
 
 
 @dataclass
-class _Pending:
+class _InFlight:
+    """The one edit sent and not yet echoed back by a didChange."""
+
     start: int
     end: int
     text: str
@@ -54,8 +61,7 @@ class StreamingEditSession:
 
     def __init__(
         self,
-        ls: LanguageServer,
-        tracker: DocumentTracker,
+        editor: EditorClient,
         uri: str,
         start: int,
         end: int,
@@ -63,8 +69,8 @@ class StreamingEditSession:
         *,
         rewrite: bool = False,
     ) -> None:
-        self.ls = ls
-        self.tracker = tracker
+        self.editor = editor
+        self.tracker = editor.tracker
         self.uri = uri
         self.start = start
         self.end = end
@@ -80,7 +86,7 @@ class StreamingEditSession:
         self.edits_sent = 0
         self.bytes_sent = 0
         self._buffer: list[str] = []
-        self._pending: _Pending | None = None
+        self._in_flight: _InFlight | None = None
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -91,10 +97,9 @@ class StreamingEditSession:
         self._last_send = 0.0
         self._flusher: asyncio.Task[None] | None = None
         self._owner: asyncio.Task[object] | None = None
-        self._use_document_changes = _supports_document_changes(ls)
         self.on_progress: Callable[[str, int], None] | None = None
         self.on_note: Callable[[str], None] | None = None
-        tracker.add(uri, self)
+        self.tracker.add(uri, self)
 
     # -- the CodeSink side ------------------------------------------------------------
 
@@ -159,6 +164,13 @@ class StreamingEditSession:
         if current != self.original:
             await self._edit("region", self.original)
 
+    async def replace(self, text: str) -> None:
+        """Replace the whole region with ``text`` in one confirmed edit; nothing streams."""
+        if self._doc_closed:
+            return
+        if self.document().source[self.start : self.end] != text:
+            await self._edit("region", text)
+
     def close(self) -> None:
         self._closed = True
         if self._flusher is not None and not self._flusher.done():
@@ -168,7 +180,7 @@ class StreamingEditSession:
     # -- region tracking ----------------------------------------------------------------
 
     def document(self) -> TextDocument:
-        return self.ls.workspace.get_text_document(self.uri)
+        return self.editor.ls.workspace.get_text_document(self.uri)
 
     def region_range(self) -> types.Range:
         doc = self.document()
@@ -176,28 +188,23 @@ class StreamingEditSession:
 
     def on_change(self, change: TextChange) -> None:
         self._changed.set()
-        p = self._pending
+        p = self._in_flight
         if p is not None and not p.confirmed.is_set() and self._is_echo(p, change):
             self.start, self.cursor, self.end = p.region_after
             p.confirmed.set()
             return
         s, e, delta = change.start, change.end, change.delta
+        start, end = follow(self.start, self.end, change)
         if e <= self.start:
-            self.start += delta
             self.cursor += delta
-            self.end += delta
-        elif s >= self.end:
-            pass
-        else:
+        elif s < self.end:
             self.user_edited_inside = True
-            new_end = s + len(change.text) if e >= self.end else self.end + delta
             if e <= self.cursor:
                 self.cursor += delta
             elif s < self.cursor:
                 self.cursor = s + len(change.text)
-            self.start = min(self.start, s)
-            self.end = max(self.start, new_end)
-            self.cursor = min(max(self.cursor, self.start), self.end)
+            self.cursor = min(max(self.cursor, start), end)
+        self.start, self.end = start, end
         if p is not None and not p.confirmed.is_set():
             # Our edit is still in flight against the old text; shift it the same way so
             # a client that applies unversioned edits is still recognised.
@@ -207,7 +214,7 @@ class StreamingEditSession:
                 p.start += delta
                 p.end += delta
 
-    def _is_echo(self, p: _Pending, change: TextChange) -> bool:
+    def _is_echo(self, p: _InFlight, change: TextChange) -> bool:
         if change.after == p.expected_after:
             return True
         # A client that ignores versions applied ours on top of the user's change.
@@ -216,8 +223,8 @@ class StreamingEditSession:
     def on_close(self) -> None:
         self._doc_closed = True
         self._changed.set()
-        if self._pending is not None:
-            self._pending.confirmed.set()
+        if self._in_flight is not None:
+            self._in_flight.confirmed.set()
         self._fail(EditSessionError("the document was closed while code was being generated"))
 
     # -- sending ------------------------------------------------------------------------
@@ -301,10 +308,10 @@ class StreamingEditSession:
                 else:
                     after = (self.start, start + len(text) + skip, self.end + delta)
                 version = doc.version
-                pending = _Pending(
+                sent = _InFlight(
                     start, end, text, source[:start] + text + source[end:], asyncio.Event(), after
                 )
-                self._pending = pending
+                self._in_flight = sent
                 self._changed.clear()
                 edit = types.TextEdit(
                     range=types.Range(position_at(doc, start), position_at(doc, end)),
@@ -314,31 +321,25 @@ class StreamingEditSession:
                 self.edits_sent += 1
                 self.bytes_sent += len(text.encode("utf-8"))
                 try:
-                    result = await self.ls.workspace_apply_edit_async(
-                        types.ApplyWorkspaceEditParams(
-                            edit=self._workspace_edit(edit, version), label="tta-codegen"
-                        )
-                    )
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the client answered with an error
+                    result = await self.editor.apply_edit(self.uri, edit, version=version)
+                except EditorRefused as exc:
                     raise EditSessionError(f"the editor refused the edit: {exc}") from exc
-                if not result.applied and not pending.confirmed.is_set():
+                if not result.applied and not sent.confirmed.is_set():
                     # Usually a stale version (the user typed). Wait for the didChange that
                     # brings our copy up to date, then try again against the new text.
                     await self._wait(self._changed, 0.5)
-                    self._pending = None
+                    self._in_flight = None
                     continue
-                if await self._wait_for_echo(pending, version):
+                if await self._wait_for_echo(sent, version):
                     if self._doc_closed:
                         raise EditSessionError(
                             "the document was closed while code was being generated"
                         )
-                    self._pending = None
+                    self._in_flight = None
                     return
                 # No echo: the client dropped it (stale version) or never syncs. Try again if the
                 # document moved; otherwise the client is not telling us about its text.
-                self._pending = None
+                self._in_flight = None
                 if doc.version != version or self.document().source != source:
                     continue
                 raise EditSessionError(
@@ -396,7 +397,7 @@ class StreamingEditSession:
             await self._edit("cursor", "", span=self.end - self.cursor)
         self._diff = None
 
-    async def _wait_for_echo(self, pending: _Pending, version: int | None) -> bool:
+    async def _wait_for_echo(self, sent: _InFlight, version: int | None) -> bool:
         """Wait for the didChange that carries our edit.
 
         With versioned edits, a didChange that moves the document past the version we
@@ -405,12 +406,12 @@ class StreamingEditSession:
         instead of waiting out the whole confirmation timeout.
         """
         deadline = time.perf_counter() + self.settings.confirm_timeout_ms / 1000
-        while not pending.confirmed.is_set():
+        while not sent.confirmed.is_set():
             left = deadline - time.perf_counter()
             if left <= 0:
                 return False
             self._changed.clear()
-            confirmed = asyncio.ensure_future(pending.confirmed.wait())
+            confirmed = asyncio.ensure_future(sent.confirmed.wait())
             changed = asyncio.ensure_future(self._changed.wait())
             try:
                 await asyncio.wait(
@@ -419,11 +420,12 @@ class StreamingEditSession:
             finally:
                 confirmed.cancel()
                 changed.cancel()
-            if pending.confirmed.is_set():
+            if sent.confirmed.is_set():
                 break
             moved = self.document().version != version
-            if self._use_document_changes and version is not None and moved:
-                return await self._wait(pending.confirmed, _LATE_ECHO_GRACE_S)
+            versioned = self.editor.capabilities.versioned_edits
+            if versioned and version is not None and moved:
+                return await self._wait(sent.confirmed, _LATE_ECHO_GRACE_S)
         return True
 
     async def _wait(self, event: asyncio.Event, seconds: float) -> bool:
@@ -433,26 +435,21 @@ class StreamingEditSession:
             return False
         return True
 
-    def _workspace_edit(self, edit: types.TextEdit, version: int | None) -> types.WorkspaceEdit:
-        if self._use_document_changes:
-            return types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(
-                            uri=self.uri, version=version
-                        ),
-                        edits=[edit],
-                    )
-                ]
-            )
-        return types.WorkspaceEdit(changes={self.uri: [edit]})
 
+async def replace_region(
+    ls: TtaLanguageServer, uri: str, start: int, end: int, text: str
+) -> tuple[int, int]:
+    """Replace ``[start, end)`` of an open document with ``text`` in one confirmed edit.
 
-def _supports_document_changes(ls: LanguageServer) -> bool:
-    caps = ls.client_capabilities
-    ws = caps.workspace if caps else None
-    we = ws.workspace_edit if ws else None
-    # Resource operations exist only inside documentChanges, so a client that lists them
-    # takes versioned TextDocumentEdits too. Neovim (0.11) does, without setting
-    # documentChanges: unversioned edits would land at stale positions while the user types.
-    return bool(we and (we.document_changes or we.resource_operations))
+    A short-lived session does it, so the edit is versioned, retried if the user types
+    meanwhile, confirmed by the client's ``didChange``, and counted among the live
+    regions while it is in flight. Returns the new region; raises
+    :class:`EditSessionError` if the editor refuses.
+    """
+    session = StreamingEditSession(ls.editor, uri, start, end, ls.loaded.config.streaming)
+    ls.sessions.append(session)
+    try:
+        await session.replace(text)
+        return session.start, session.end
+    finally:
+        ls.session_done(session)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from tta_codegen.lsp.client import same_uri
 from tta_codegen.lsp.documents import TextChange
-from tta_codegen.lsp.review import follow, open_document, same_uri
+from tta_codegen.lsp.regions import follow
 from tta_codegen.outcomes.events import Decision, OutcomeDraft, OutcomeRecorder
 from tta_codegen.outcomes.retention import retained_ratio
 from tta_codegen.request import GenerationRequest
@@ -71,7 +72,7 @@ def accepted(
     decide(ls, draft, "accepted")
     if not ls.loaded.config.outcomes.enabled:
         return
-    doc = open_document(ls, uri)
+    doc = ls.editor.open_document(uri)
     if doc is None:
         return
     watch = RetentionWatch(ls, draft.uid, uri, start, end, doc.source)

@@ -1,10 +1,15 @@
-"""Command arguments as pydantic models: the contract's shapes, validated at the edge."""
+"""Command arguments as pydantic models: the contract's shapes, validated at the edge.
+
+:func:`parse_params` is the one way a handler reads its argument; the answers these
+commands give are in ``lsp/answers.py``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
 
 
 class _Params(BaseModel):
@@ -60,3 +65,40 @@ class GenerateTestsParams(_Params):
     model: str | None = None
     refine: bool | None = None
     work_done_token: str | int | None = Field(default=None, alias="workDoneToken")
+
+
+class IdParams(_Params):
+    """``{id}``: a pending change or a running generation, named by its lens."""
+
+    id: str = Field(min_length=1)
+
+
+class ForceParams(IdParams):
+    """``{id, force?}`` of ``tta.discard`` and ``tta.regenerate``."""
+
+    force: bool = False
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse_params(
+    model: type[P], args: tuple[Any, ...], command: str, *, optional: bool = False
+) -> P:
+    """One object argument, validated; errors name the field and what was wrong.
+
+    ``optional``: the command may also be called with no argument at all, read as ``{}``
+    (``tta.listModels``, ``tta.stats``, ...: clients differ in sending ``[]`` or ``[{}]``).
+    """
+    if optional and not args:
+        args = ({},)
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f"{command} takes exactly one object argument")
+    try:
+        return model.model_validate(args[0])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(argument)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise JsonRpcInvalidParams(f"{command}: invalid argument: {problems}") from exc

@@ -1,37 +1,38 @@
-"""The language server: registers features and hands each to a small function.
+"""The language server object, its lifecycle handlers, and the one place features register.
 
-Handlers read their params, call the engine (through ``generation``), and answer. No
-generation logic lives here; see ``engine`` for the pipeline and ``edit_session`` for
-how code reaches the document.
+:func:`create_server` builds the server and registers, in the order
+``lsp/features/__init__.py`` states, every feature module's handlers
+(``register(server)`` each). Handlers read their params, call a flow (e.g.
+``features/generate.py``), and answer. No generation logic lives here; see ``engine``
+for the pipeline and ``lsp/client.py`` for how text reaches the editor.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from lsprotocol import types
-from pydantic import BaseModel, ValidationError
-from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from tta_codegen import __version__
+from tta_codegen.background import spawn
 from tta_codegen.config import Config, LoadedConfig, load_config
 from tta_codegen.context.types import ContextProvider
 from tta_codegen.engine import Engine
+from tta_codegen.lsp.client import EditorClient
 from tta_codegen.lsp.documents import DocumentTracker
 from tta_codegen.lsp.edit_session import StreamingEditSession
 from tta_codegen.lsp.protocol import TrackingProtocol
+from tta_codegen.lsp.review_state import ReviewRegistry
 from tta_codegen.wiring import build_engine
 
 log = logging.getLogger(__name__)
 
 SETTINGS_SECTION = "ttaCodegen"
-P = TypeVar("P", bound=BaseModel)
 
 
 class TtaLanguageServer(LanguageServer):
@@ -49,10 +50,16 @@ class TtaLanguageServer(LanguageServer):
         self.client_trusted = False
         self.trust_notice: str | None = None  # the last untrusted-keys message shown
         self.loaded = LoadedConfig(Config())
+        # Set by the context feature once the workspace is known; shared by every engine.
+        self.context_provider: ContextProvider | None = None
         self.engine = self._make_engine(self.loaded.config)
+        # The one door to the editor; its capabilities are read at initialize.
+        self.editor = EditorClient(self, self.protocol.tracker)
+        # Live streaming regions (generations, and one-edit region replacements).
         self.sessions: list[StreamingEditSession] = []
-        self.generation_diagnostics: dict[str, list[types.Diagnostic]] = {}
         self._old_engines: list[Engine] = []
+        # Pending changes and running generations (review mode; lsp/review_state.py).
+        self.review = ReviewRegistry()
         # Feature modules subscribe here: pygls allows one handler per LSP method, and
         # several features (config, context index, reviews) care about the same events.
         self.on_open: list[
@@ -71,9 +78,6 @@ class TtaLanguageServer(LanguageServer):
         self.code_action_providers: list[
             Callable[[TtaLanguageServer, types.CodeActionParams], list[types.CodeAction]]
         ] = []
-        # Set by the context feature once the workspace is known; shared by every engine.
-        self.context_provider: ContextProvider | None = None
-        self._background: set[asyncio.Future[None]] = set()
 
     @property
     def tracker(self) -> DocumentTracker:
@@ -87,8 +91,8 @@ class TtaLanguageServer(LanguageServer):
     def _make_engine(self, config: Config) -> Engine:
         return build_engine(
             config,
-            workspace_root=getattr(self, "workspace_root", None),
-            context=getattr(self, "context_provider", None),
+            workspace_root=self.workspace_root,
+            context=self.context_provider,
         )
 
     def set_context_provider(self, provider: ContextProvider | None) -> None:
@@ -139,9 +143,7 @@ class TtaLanguageServer(LanguageServer):
     def _close_old_engines(self) -> None:
         engines, self._old_engines = self._old_engines, []
         for engine in engines:
-            task = asyncio.ensure_future(engine.aclose())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            spawn(engine.aclose())
 
     def session_done(self, session: StreamingEditSession) -> None:
         session.close()
@@ -151,24 +153,6 @@ class TtaLanguageServer(LanguageServer):
             self._close_old_engines()
 
 
-def parse_params(model: type[P], args: tuple[Any, ...], command: str) -> P:
-    """One object argument, validated; errors name the field and what was wrong."""
-    if len(args) != 1 or not isinstance(args[0], dict):
-        raise JsonRpcInvalidParams(f"{command} takes exactly one object argument")
-    try:
-        return model.model_validate(args[0])
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(argument)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise JsonRpcInvalidParams(f"{command}: invalid argument: {problems}") from exc
-
-
-server = TtaLanguageServer()
-
-
-@server.feature(types.INITIALIZE)
 def on_initialize(ls: TtaLanguageServer, params: types.InitializeParams) -> None:
     root_uri = params.root_uri
     if params.workspace_folders:
@@ -187,10 +171,10 @@ def on_initialize(ls: TtaLanguageServer, params: types.InitializeParams) -> None
         trusted = opts.get("workspaceTrusted", ls.init_options.get("workspaceTrusted"))
         ls.init_options.pop("workspaceTrusted", None)
         ls.client_trusted = trusted is True
+    ls.editor.initialize(params.capabilities)
     ls.reload_config(announce=False)
 
 
-@server.feature(types.INITIALIZED)
 async def on_initialized(ls: TtaLanguageServer, params: types.InitializedParams) -> None:
     await pull_client_settings(ls)
     if ls.loaded.issues:
@@ -203,8 +187,7 @@ async def on_initialized(ls: TtaLanguageServer, params: types.InitializedParams)
 
 
 async def pull_client_settings(ls: TtaLanguageServer) -> None:
-    caps = ls.client_capabilities
-    if not (caps.workspace and caps.workspace.configuration):
+    if not ls.editor.capabilities.configuration:
         return
     try:
         result = await ls.workspace_configuration_async(
@@ -218,7 +201,6 @@ async def pull_client_settings(ls: TtaLanguageServer) -> None:
     ls.reload_config(announce=False)
 
 
-@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def on_configuration_changed(
     ls: TtaLanguageServer, params: types.DidChangeConfigurationParams
 ) -> None:
@@ -241,22 +223,18 @@ def _dispatch(
             log.exception("document hook %r failed", hook)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def on_did_open(ls: TtaLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
     _dispatch(ls.on_open, ls, params)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def on_did_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
     _dispatch(ls.on_change, ls, params)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_did_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
     _dispatch(ls.on_close, ls, params)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def on_did_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
     # Saving tta-codegen.toml (or pyproject.toml) applies it without a restart.
     name = Path(to_fs_path(params.text_document.uri) or "").name
@@ -265,13 +243,6 @@ def on_did_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) 
     _dispatch(ls.on_save, ls, params)
 
 
-@server.feature(
-    types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.RefactorRewrite, types.CodeActionKind.QuickFix],
-        resolve_provider=False,
-    ),
-)
 def on_code_action(
     ls: TtaLanguageServer, params: types.CodeActionParams
 ) -> list[types.CodeAction] | None:
@@ -292,15 +263,34 @@ def on_code_action(
     return actions or None
 
 
-def load_features() -> None:
-    """Import every feature module so it registers its handlers on ``server``."""
-    import importlib
-    import pkgutil
+def _register_lifecycle(server: TtaLanguageServer) -> None:
+    """Initialize, configuration, document sync and code actions: each dispatches to the
+    hook lists the feature modules fill."""
+    server.feature(types.INITIALIZE)(on_initialize)
+    server.feature(types.INITIALIZED)(on_initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(on_configuration_changed)
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(on_did_open)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(on_did_change)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(on_did_close)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(on_did_save)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[
+                types.CodeActionKind.RefactorRewrite,
+                types.CodeActionKind.QuickFix,
+            ],
+            resolve_provider=False,
+        ),
+    )(on_code_action)
 
-    from tta_codegen.lsp import features
 
-    for info in pkgutil.iter_modules(features.__path__):
-        importlib.import_module(f"{features.__name__}.{info.name}")
+def create_server() -> TtaLanguageServer:
+    """The server with every feature registered, in the order ``features.FEATURES`` states."""
+    from tta_codegen.lsp.features import FEATURES  # feature modules import this one
 
-
-load_features()
+    server = TtaLanguageServer()
+    _register_lifecycle(server)
+    for feature in FEATURES:
+        feature.register(server)
+    return server

@@ -1,6 +1,6 @@
 """Code actions that run refine/tests commands: presets on a selection, fixes on diagnostics.
 
-Prompt-library templates add their own selection actions (``features/prompts.py``);
+Prompt-library templates add their own selection actions (``features/prompt_library.py``);
 these are the ones that are not templates: "Generate tests", "Simplify", and a
 ``quickfix`` "Fix with AI" on any diagnostic (ours or another server's) that rewrites the
 smallest enclosing function or statement with the diagnostic's message.
@@ -13,16 +13,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from tta_codegen.lsp.server import TtaLanguageServer, server
+from tta_codegen.lsp.client import range_json
+from tta_codegen.lsp.server import TtaLanguageServer
 
 SIMPLIFY = "Simplify this code without changing its behaviour; keep names and public signatures."
 
 
-def _range_json(r: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": r.start.line, "character": r.start.character},
-        "end": {"line": r.end.line, "character": r.end.character},
-    }
+def register(server: TtaLanguageServer) -> None:
+    server.code_action_providers.append(actions_for)
 
 
 def enclosing_lines(source: str, line: int) -> tuple[int, int]:
@@ -64,7 +62,7 @@ def actions_for(ls: TtaLanguageServer, params: types.CodeActionParams) -> list[t
                 command=types.Command(
                     title="Generate tests",
                     command="tta.generateTests",
-                    arguments=[{**doc_args, "range": _range_json(rng)}],
+                    arguments=[{**doc_args, "range": range_json(rng)}],
                 ),
             )
         )
@@ -75,7 +73,7 @@ def actions_for(ls: TtaLanguageServer, params: types.CodeActionParams) -> list[t
                 command=types.Command(
                     title="Simplify",
                     command="tta.refine",
-                    arguments=[{**doc_args, "range": _range_json(rng), "instruction": SIMPLIFY}],
+                    arguments=[{**doc_args, "range": range_json(rng), "instruction": SIMPLIFY}],
                 ),
             )
         )
@@ -106,12 +104,9 @@ def actions_for(ls: TtaLanguageServer, params: types.CodeActionParams) -> list[t
                         title="Fix with AI",
                         command="tta.refine",
                         arguments=[
-                            {**doc_args, "range": _range_json(target), "instruction": instruction}
+                            {**doc_args, "range": range_json(target), "instruction": instruction}
                         ],
                     ),
                 )
             )
     return actions
-
-
-server.code_action_providers.append(actions_for)

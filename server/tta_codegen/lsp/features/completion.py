@@ -9,7 +9,6 @@ command, which an editor runs when the user accepts (LSP has no accept event).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,13 +18,23 @@ from tta_codegen.completion.context import workspace_snippets
 from tta_codegen.completion.service import CompletionService
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import language_for
+from tta_codegen.lsp.params import parse_params
 from tta_codegen.lsp.positions import position_at
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.server import TtaLanguageServer
 
 ACCEPTED = "tta.completionAccepted"
 
 # One per server process: its cache and live requests outlive config reloads.
 service = CompletionService()
+
+
+def register(server: TtaLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
+        on_inline_completion
+    )
+    server.command(ACCEPTED)(cmd_completion_accepted)
+    server.feature(ACCEPTED)(on_completion_accepted)
+    server.on_close.append(_closed)
 
 
 class AcceptedParams(BaseModel):
@@ -35,12 +44,11 @@ class AcceptedParams(BaseModel):
     chars: int = Field(default=0, ge=0)
 
 
-@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 async def on_inline_completion(
     ls: TtaLanguageServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
     uri = params.text_document.uri
-    if unquote(uri) not in ls.workspace.text_documents and uri not in ls.workspace.text_documents:
+    if not ls.editor.is_open(uri) and uri not in ls.workspace.text_documents:
         return types.InlineCompletionList(items=[])
     doc = ls.workspace.get_text_document(uri)
     config = ls.loaded.config.completion
@@ -81,14 +89,12 @@ async def on_inline_completion(
     return types.InlineCompletionList(items=[item])
 
 
-@server.command(ACCEPTED)
 async def cmd_completion_accepted(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     params = parse_params(AcceptedParams, args, ACCEPTED)
     model = await service.accepted(ls.engine.router, params.id, params.model, params.chars)
     return {"recorded": model is not None, "model": model}
 
 
-@server.feature(ACCEPTED)
 async def on_completion_accepted(ls: TtaLanguageServer, params: Any) -> None:
     """The same report as a notification, for clients that prefer not to wait."""
     raw = params if isinstance(params, dict) else getattr(params, "__dict__", {})
@@ -98,6 +104,3 @@ async def on_completion_accepted(ls: TtaLanguageServer, params: Any) -> None:
 
 def _closed(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
     service.forget(params.text_document.uri)
-
-
-server.on_close.append(_closed)

@@ -8,12 +8,14 @@ from typing import Any
 from lsprotocol import types
 
 from tta_codegen.lsp import outcomes
-from tta_codegen.lsp.server import TtaLanguageServer, server
-
-server.on_save.append(outcomes.on_save)
+from tta_codegen.lsp.server import TtaLanguageServer
 
 
-@server.feature(types.SHUTDOWN)
+def register(server: TtaLanguageServer) -> None:
+    server.on_save.append(outcomes.on_save)
+    server.feature(types.SHUTDOWN)(on_shutdown)
+
+
 async def on_shutdown(ls: TtaLanguageServer, *args: Any) -> None:
     outcomes.measure_all(ls)  # accepted regions still watched: measure them now
     await outcomes.recorder(ls).flush()

@@ -7,16 +7,18 @@ from typing import Any
 
 from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.lsp.outcomes import recorder
-from tta_codegen.lsp.params import EmptyParams
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.params import EmptyParams, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer
 from tta_codegen.models.stats import summary
 from tta_codegen.outcomes.metrics import outcome_metrics
 
 
-@server.command("tta.stats")
+def register(server: TtaLanguageServer) -> None:
+    server.command("tta.stats")(cmd_stats)
+
+
 async def cmd_stats(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
-    if args:
-        parse_params(EmptyParams, args, "tta.stats")
+    parse_params(EmptyParams, args, "tta.stats", optional=True)
     router = ls.engine.router
     await router.flush()  # rows of just-cancelled requests
     await recorder(ls).flush()  # outcomes decided a moment ago

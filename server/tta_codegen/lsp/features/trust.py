@@ -18,8 +18,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
-from tta_codegen.lsp.params import _Params
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.params import _Params, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,12 @@ def _plain(params: Any) -> Any:
     return as_dict() if callable(as_dict) else params
 
 
-@server.feature(DID_CHANGE_TRUST)
+def register(server: TtaLanguageServer) -> None:
+    server.feature(DID_CHANGE_TRUST)(on_trust_changed)
+    server.command("tta.trustWorkspace")(cmd_trust_workspace)
+    server.on_initialized.append(_announce)
+
+
 def on_trust_changed(ls: TtaLanguageServer, params: Any) -> None:
     try:
         parsed = TrustChangedParams.model_validate(_plain(params))
@@ -51,13 +56,12 @@ def on_trust_changed(ls: TtaLanguageServer, params: Any) -> None:
     ls.reload_config()
 
 
-@server.command("tta.trustWorkspace")
 async def cmd_trust_workspace(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
-    params = parse_params(TrustWorkspaceParams, args, "tta.trustWorkspace") if args else None
+    params = parse_params(TrustWorkspaceParams, args, "tta.trustWorkspace", optional=True)
     root = ls.workspace_root
     if root is None:
         raise JsonRpcInvalidParams("tta.trustWorkspace: the server has no workspace folder")
-    if params is not None and params.revoke:
+    if params.revoke:
         await asyncio.to_thread(trust.record, root, None)
     else:
         digest = await asyncio.to_thread(workspace_fingerprint, root)
@@ -72,6 +76,3 @@ async def cmd_trust_workspace(ls: TtaLanguageServer, *args: Any) -> dict[str, An
 
 async def _announce(ls: TtaLanguageServer) -> None:
     ls.announce_trust()
-
-
-server.on_initialized.append(_announce)

@@ -12,27 +12,29 @@ Running generations are registered here too, from their first moment, so the edi
 can show ``Generating… (model, tokens)`` and a ``Cancel`` lens before any token arrives,
 and so ``tta.cancel {id}`` can stop one. Everything here is removed in ``finally``
 blocks by its owner: a failed, cancelled or crashed request leaves nothing behind.
+
+This module is the state (one :class:`ReviewRegistry` per server, ``server.review``); the
+commands and lenses that expose it are ``lsp/features/review.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import difflib
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from tta_codegen.lsp.answers import PendingSummary, RangeAnswer
+from tta_codegen.lsp.client import same_uri
 from tta_codegen.lsp.documents import TextChange
 from tta_codegen.lsp.edit_session import StreamingEditSession
 from tta_codegen.lsp.positions import position_at
+from tta_codegen.lsp.regions import follow, overlaps
 from tta_codegen.request import GenerationRequest
 
 if TYPE_CHECKING:
@@ -46,45 +48,6 @@ _PROGRESS_REFRESH_S = 0.5
 
 def lens_mode(ls: TtaLanguageServer) -> bool:
     return ls.loaded.config.review.mode == "lens"
-
-
-def same_uri(a: str, b: str) -> bool:
-    return unquote(a) == unquote(b)
-
-
-def range_dict(region: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": region.start.line, "character": region.start.character},
-        "end": {"line": region.end.line, "character": region.end.character},
-    }
-
-
-def overlaps(start: int, end: int, other_start: int, other_end: int) -> bool:
-    """Whether ``[start, end)`` touches the inside of ``[other_start, other_end)``.
-
-    Text inserted exactly at a region's edge lands outside it (before it or after it, as
-    the trackers treat it), so only a strictly inner point or a real intersection counts.
-    """
-    if start == end and other_start == other_end:
-        return start == other_start
-    if start == end:
-        return other_start < start < other_end
-    if other_start == other_end:
-        return start < other_start < end
-    return start < other_end and other_start < end
-
-
-def follow(start: int, end: int, change: TextChange) -> tuple[int, int]:
-    """Where region ``[start, end)`` is after ``change``: shifted by edits before it, and
-    widened to keep the user's text when an edit touches its inside or crosses an edge."""
-    s, e, delta = change.start, change.end, change.delta
-    if e <= start:
-        return start + delta, end + delta
-    if s >= end:
-        return start, end
-    new_end = s + len(change.text) if e >= end else end + delta
-    new_start = min(start, s)
-    return new_start, max(new_start, new_end)
 
 
 @dataclass
@@ -138,20 +101,20 @@ class PendingChange:
         return self.edited_while_streaming or self.current_text(doc) != self.generated
 
     def region(self, ls: TtaLanguageServer) -> types.Range:
-        doc = open_document(ls, self.uri)
+        doc = ls.editor.open_document(self.uri)
         if doc is not None and self.tracked:
             return types.Range(position_at(doc, self.start), position_at(doc, self.end))
         assert self.disk_range is not None
         return self.disk_range
 
-    def summary(self, ls: TtaLanguageServer) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "uri": self.uri,
-            "range": range_dict(self.region(ls)),
-            "command": self.command,
-            "model": self.model,
-        }
+    def summary(self, ls: TtaLanguageServer) -> PendingSummary:
+        return PendingSummary(
+            id=self.id,
+            uri=self.uri,
+            range=RangeAnswer.of(self.region(ls)),
+            command=self.command,
+            model=self.model,
+        )
 
 
 @dataclass
@@ -264,7 +227,7 @@ class ReviewRegistry:
     # -- lenses ------------------------------------------------------------------------------
 
     def lenses(self, ls: TtaLanguageServer, uri: str) -> list[types.CodeLens]:
-        doc = open_document(ls, uri)
+        doc = ls.editor.open_document(uri)
         if doc is None:
             return []
         out: list[types.CodeLens] = []
@@ -290,7 +253,7 @@ class ReviewRegistry:
 
     def refresh(self, ls: TtaLanguageServer) -> None:
         """Ask the client to pull lenses again (coalesced; never blocks the caller)."""
-        if not _supports_refresh(ls):
+        if not ls.editor.capabilities.code_lens_refresh:
             return
         self._refresh_wanted = True
         if self._refresh_task is None or self._refresh_task.done():
@@ -318,83 +281,8 @@ def _line_range(doc: TextDocument, offset: int) -> types.Range:
     )
 
 
-def _supports_refresh(ls: TtaLanguageServer) -> bool:
-    caps = ls.client_capabilities
-    ws = caps.workspace if caps else None
-    lens = ws.code_lens if ws else None
-    return bool(lens and lens.refresh_support)
-
-
-def open_document(ls: TtaLanguageServer, uri: str) -> TextDocument | None:
-    if unquote(uri) not in ls.workspace.text_documents:
-        return None
-    return ls.workspace.get_text_document(uri)
-
-
-def registry(ls: TtaLanguageServer) -> ReviewRegistry:
-    """The server's registry, created on first use (the feature module sets it at import)."""
-    reg = getattr(ls, "review", None)
-    if not isinstance(reg, ReviewRegistry):
-        reg = ReviewRegistry()
-        ls.review = reg  # type: ignore[attr-defined]
-    return reg
-
-
 def new_id() -> str:
     return f"chg-{uuid.uuid4().hex[:12]}"
-
-
-async def set_region_text(
-    ls: TtaLanguageServer, uri: str, start: int, end: int, text: str
-) -> tuple[int, int]:
-    """Replace ``[start, end)`` of an open document with ``text`` in one confirmed edit.
-
-    Reuses the edit session's restore: one versioned edit, retried if the user types
-    meanwhile and confirmed by the client's ``didChange``. Returns the new region.
-    Raises :class:`EditSessionError` if the editor refuses.
-    """
-    session = StreamingEditSession(ls, ls.tracker, uri, start, end, ls.loaded.config.streaming)
-    session.original = text
-    ls.sessions.append(session)
-    try:
-        await session.restore()
-        return session.start, session.end
-    finally:
-        ls.session_done(session)
-
-
-def unified_diff(label: str, before: str, after: str) -> str:
-    """A unified diff of two versions of a document, as ``git diff`` would print it."""
-    out: list[str] = []
-    for line in difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{label}",
-        tofile=f"b/{label}",
-    ):
-        out.append(line)
-        if not line.endswith("\n"):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def display_path(ls: TtaLanguageServer, path: str) -> str:
-    root = ls.workspace_root
-    if root is not None:
-        with contextlib.suppress(ValueError):
-            return Path(path).relative_to(root).as_posix()
-    return Path(path).as_posix()
-
-
-async def document_text(ls: TtaLanguageServer, uri: str, path: str) -> str | None:
-    """The editor's text if the document is open, else the file on disk (None if gone)."""
-    doc = open_document(ls, uri)
-    if doc is not None:
-        return doc.source
-    try:
-        return await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 async def replace_untracked(
@@ -405,60 +293,23 @@ async def replace_untracked(
     The caller has checked that ``current[start:end]`` is still what was generated. A
     file the change created, discarded to nothing, is deleted when the client can.
     """
+    editor = ls.editor
     whole = change.start == 0 and change.end == len(current)
-    if change.created_file and whole and not text and _supports_delete(ls):
-        result = await ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(
-                edit=types.WorkspaceEdit(
-                    document_changes=[
-                        types.DeleteFile(
-                            uri=change.uri,
-                            options=types.DeleteFileOptions(ignore_if_not_exists=True),
-                        )
-                    ]
-                ),
-                label="tta-codegen: discard",
-            )
-        )
-        if result.applied:
+    if change.created_file and whole and not text and editor.capabilities.delete_files:
+        deleted = await editor.delete_file(change.uri, label="tta-codegen: discard")
+        if deleted.applied:
             return True, None
         # The client refused the delete: fall back to emptying the file.
-    doc = TextDocument(change.uri, current, position_codec=ls.workspace.position_codec)
+    doc = editor.detached(change.uri, current)
     edit = types.TextEdit(
         range=types.Range(position_at(doc, change.start), position_at(doc, change.end)),
         new_text=text,
     )
-    result = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(
-            edit=types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(
-                            uri=change.uri, version=None
-                        ),
-                        edits=[edit],
-                    )
-                ]
-            ),
-            label="tta-codegen",
-        )
-    )
+    result = await editor.apply_edit(change.uri, edit)
     if result.applied:
-        after = TextDocument(
-            change.uri,
-            current[: change.start] + text + current[change.end :],
-            position_codec=ls.workspace.position_codec,
-        )
+        after = editor.detached(change.uri, current[: change.start] + text + current[change.end :])
         change.end = change.start + len(text)
         change.disk_range = types.Range(
             position_at(after, change.start), position_at(after, change.end)
         )
     return result.applied, result.failure_reason
-
-
-def _supports_delete(ls: TtaLanguageServer) -> bool:
-    caps = ls.client_capabilities
-    ws = caps.workspace if caps else None
-    we = ws.workspace_edit if ws else None
-    ops = we.resource_operations if we else None
-    return bool(ops and types.ResourceOperationKind.Delete in ops)

@@ -10,15 +10,17 @@ from typing import Any
 
 from tta_codegen.agents.status import agent_status, list_models_entry
 from tta_codegen.lsp.agent import agent_settings, health_cache
-from tta_codegen.lsp.params import EmptyParams
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.params import EmptyParams, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer
 from tta_codegen.models.listing import model_listing
 
 
-@server.command("tta.listModels")
+def register(server: TtaLanguageServer) -> None:
+    server.command("tta.listModels")(cmd_list_models)
+
+
 async def cmd_list_models(ls: TtaLanguageServer, *args: Any) -> list[dict[str, Any]]:
-    if args:
-        parse_params(EmptyParams, args, "tta.listModels")
+    parse_params(EmptyParams, args, "tta.listModels", optional=True)
     rows = await model_listing(ls.engine.router)
     agent = agent_settings(ls)
     if agent.enabled:

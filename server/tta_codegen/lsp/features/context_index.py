@@ -14,23 +14,31 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
+from tta_codegen.background import spawn
 from tta_codegen.context.provider import WorkspaceContext
-from tta_codegen.lsp.generation import generate_request, offset_in
-from tta_codegen.lsp.params import GenerateParams
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.lsp.features.generate import generate_request, offset_in
+from tta_codegen.lsp.params import GenerateParams, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer
 from tta_codegen.request import GenerationRequest
 from tta_codegen.wiring import workspace_context
 
 log = logging.getLogger(__name__)
 
-_background: set[asyncio.Task[Any]] = set()
+
+def register(server: TtaLanguageServer) -> None:
+    server.on_initialized.append(start_context)
+    server.on_open.append(_on_open)
+    server.on_change.append(_on_change)
+    server.on_save.append(_on_save)
+    server.on_close.append(_on_close)
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(on_watched_files)
+    server.command("tta.explainContext")(cmd_explain_context)
 
 
 def _provider(ls: TtaLanguageServer) -> WorkspaceContext | None:
@@ -56,25 +64,18 @@ def _roots(ls: TtaLanguageServer) -> list[Path]:
     return roots
 
 
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
 async def start_context(ls: TtaLanguageServer) -> None:
     roots = _roots(ls)
     provider = workspace_context(roots, ls.loaded.config)
     ls.set_context_provider(provider)
     if provider.enabled:
-        _spawn(_index_with_progress(ls, provider))
-        _spawn(_watch_files(ls))
+        spawn(_index_with_progress(ls, provider))
+        spawn(_watch_files(ls))
 
 
 async def _index_with_progress(ls: TtaLanguageServer, provider: WorkspaceContext) -> None:
     token: str | None = None
-    caps = ls.client_capabilities
-    if caps and caps.window and caps.window.work_done_progress:
+    if ls.editor.capabilities.work_done_progress:
         token = f"tta-index-{uuid.uuid4()}"
         try:
             await ls.work_done_progress.create_async(token)
@@ -113,10 +114,7 @@ async def _index_with_progress(ls: TtaLanguageServer, provider: WorkspaceContext
 
 
 async def _watch_files(ls: TtaLanguageServer) -> None:
-    caps = ls.client_capabilities
-    ws = caps.workspace if caps else None
-    watched = ws.did_change_watched_files if ws else None
-    if not (watched and watched.dynamic_registration):
+    if not ls.editor.capabilities.watch_files:
         return
     options = types.DidChangeWatchedFilesRegistrationOptions(
         watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
@@ -149,9 +147,8 @@ def _on_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams)
     uri = params.text_document.uri
 
     def text_of() -> str | None:
-        if unquote(uri) not in ls.workspace.text_documents:
-            return None
-        return ls.workspace.get_text_document(uri).source
+        doc = ls.editor.open_document(uri)
+        return None if doc is None else doc.source
 
     provider.document_changed(path, text_of)
 
@@ -168,14 +165,6 @@ def _on_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -
         provider.document_closed(path)
 
 
-server.on_initialized.append(start_context)
-server.on_open.append(_on_open)
-server.on_change.append(_on_change)
-server.on_save.append(_on_save)
-server.on_close.append(_on_close)
-
-
-@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def on_watched_files(ls: TtaLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
     provider = _provider(ls)
     if provider is None:
@@ -192,8 +181,9 @@ def on_watched_files(ls: TtaLanguageServer, params: types.DidChangeWatchedFilesP
 
 async def _request_for(ls: TtaLanguageServer, params: GenerateParams) -> GenerationRequest:
     uri = params.text_document.uri
-    if unquote(uri) in ls.workspace.text_documents:
-        doc = ls.workspace.get_text_document(uri)
+    opened = ls.editor.open_document(uri)
+    if opened is not None:
+        doc = opened
     else:
         path = _path(uri)
         if path is None:
@@ -211,7 +201,6 @@ async def _request_for(ls: TtaLanguageServer, params: GenerateParams) -> Generat
     return request
 
 
-@server.command("tta.explainContext")
 async def cmd_explain_context(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     params = parse_params(GenerateParams, args, "tta.explainContext")
     request = await _request_for(ls, params)

@@ -12,12 +12,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote
 
 from lsprotocol import types
 
-from tta_codegen.lsp.params import EmptyParams
-from tta_codegen.lsp.server import TtaLanguageServer, parse_params, server
+from tta_codegen.background import spawn
+from tta_codegen.lsp.client import range_json
+from tta_codegen.lsp.params import EmptyParams, parse_params
+from tta_codegen.lsp.server import TtaLanguageServer
 from tta_codegen.prompts.library import PromptLibrary, PromptTemplate, library_for
 from tta_codegen.prompts.roots import prompt_roots
 
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 # Editors ask for code actions on every cursor move: look at the folders at most this often.
 CODE_ACTION_RESCAN_S = 2.0
 _reported: dict[int, tuple[str, ...]] = {}
-_background: set[asyncio.Future[None]] = set()
+
+
+def register(server: TtaLanguageServer) -> None:
+    server.command("tta.listPrompts")(cmd_list_prompts)
+    server.on_initialized.append(_prime)
+    server.code_action_providers.append(prompt_code_actions)
 
 
 def workspace_library(ls: TtaLanguageServer) -> PromptLibrary:
@@ -55,10 +61,8 @@ async def refresh(ls: TtaLanguageServer, library: PromptLibrary) -> None:
     report_problems(ls, library)
 
 
-@server.command("tta.listPrompts")
 async def cmd_list_prompts(ls: TtaLanguageServer, *args: Any) -> list[dict[str, Any]]:
-    if args:
-        parse_params(EmptyParams, args, "tta.listPrompts")
+    parse_params(EmptyParams, args, "tta.listPrompts", optional=True)
     library = workspace_library(ls)
     await refresh(ls, library)
     return [t.listing() for t in library.templates()]
@@ -68,21 +72,16 @@ async def _prime(ls: TtaLanguageServer) -> None:
     await refresh(ls, workspace_library(ls))
 
 
-server.on_initialized.append(_prime)
-
-
 def prompt_code_actions(
     ls: TtaLanguageServer, params: types.CodeActionParams
 ) -> list[types.CodeAction]:
     rng = params.range
     uri = params.text_document.uri
-    if rng.start == rng.end or unquote(uri) not in ls.workspace.text_documents:
+    if rng.start == rng.end or not ls.editor.is_open(uri):
         return []
     library = workspace_library(ls)
     if library.stale(CODE_ACTION_RESCAN_S):
-        task = asyncio.ensure_future(refresh(ls, library))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        spawn(refresh(ls, library))
     return [
         _action(template, uri, rng, params.context.diagnostics)
         for template in library.templates()
@@ -102,10 +101,7 @@ def _action(
     instruction = meta.action_instruction
     argument: dict[str, Any] = {
         "textDocument": {"uri": uri},
-        "range": {
-            "start": {"line": rng.start.line, "character": rng.start.character},
-            "end": {"line": rng.end.line, "character": rng.end.character},
-        },
+        "range": range_json(rng),
         "instruction": instruction,
         "template": meta.id,
     }
@@ -127,6 +123,3 @@ def _action(
         diagnostics=attached,
         command=types.Command(title=meta.title, command="tta.refine", arguments=[argument]),
     )
-
-
-server.code_action_providers.append(prompt_code_actions)

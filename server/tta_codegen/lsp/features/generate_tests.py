@@ -4,7 +4,7 @@ The tests are generated in full, run as a gate against the real code (the editor
 version of it, saved or not) and refined until they pass, then written in one edit:
 appended to the test file, or creating it with a ``CreateFile`` operation. The test file
 need not be open, so nothing streams into it; a cancelled or failed run writes nothing.
-In review mode the written tests become a pending change (``lsp/review.py``): tracked
+In review mode the written tests become a pending change (``lsp/review_state.py``): tracked
 through ``didChange`` if the test file is open, else checked against the file on disk
 until the editor opens it.
 """
@@ -12,40 +12,45 @@ until the editor opens it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from tta_codegen.engine import BufferSink, GenerationResult
+from tta_codegen.engine import BufferSink, GenerationResult, Status
 from tta_codegen.lsp import outcomes
-from tta_codegen.lsp.cancel import Progress, current_command, link_cancellation
-from tta_codegen.lsp.edit_session import EditSessionError
-from tta_codegen.lsp.params import GenerateTestsParams
+from tta_codegen.lsp.answers import GenerationAnswer, RangeAnswer, ReviewRef
+from tta_codegen.lsp.cancel import CommandProgress, current_command, link_cancellation
+from tta_codegen.lsp.edit_session import EditSessionError, replace_region
+from tta_codegen.lsp.features.generate import offset_in, open_document_uri
+from tta_codegen.lsp.params import GenerateTestsParams, parse_params
 from tta_codegen.lsp.positions import position_at
-from tta_codegen.lsp.review import (
+from tta_codegen.lsp.review_state import (
     PendingChange,
-    document_text,
     lens_mode,
     new_id,
-    open_document,
-    range_dict,
-    registry,
     replace_untracked,
-    set_region_text,
 )
+from tta_codegen.lsp.server import TtaLanguageServer
 from tta_codegen.outcomes.events import Decision
 from tta_codegen.request import GenerationRequest
 
-if TYPE_CHECKING:
-    from tta_codegen.lsp.server import TtaLanguageServer
-
 log = logging.getLogger(__name__)
+
+
+def register(server: TtaLanguageServer) -> None:
+    server.command("tta.generateTests")(cmd_generate_tests)
+
+
+async def cmd_generate_tests(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
+    """Tests for the code (or selection), run and refined until they pass."""
+    params = parse_params(GenerateTestsParams, args, "tta.generateTests")
+    return (await run_generate_tests(ls, params)).wire()
 
 
 def module_name(rel: Path) -> str:
@@ -68,19 +73,15 @@ def test_file_for(root: Path, rel: Path, tests_dir: str) -> Path:
     return target
 
 
-async def run_generate_tests(ls: TtaLanguageServer, params: GenerateTestsParams) -> dict[str, Any]:
-    uri = params.text_document.uri
-    if unquote(uri) not in ls.workspace.text_documents:
-        raise JsonRpcInvalidParams(f"document {uri} is not open in the editor: open it first")
+async def run_generate_tests(
+    ls: TtaLanguageServer, params: GenerateTestsParams
+) -> GenerationAnswer:
+    uri = open_document_uri(ls, params.text_document.uri)
     doc = ls.workspace.get_text_document(uri)
     text = doc.source
     if params.range is not None:
-        start = doc.offset_at_position(
-            types.Position(line=params.range.start.line, character=params.range.start.character)
-        )
-        end = doc.offset_at_position(
-            types.Position(line=params.range.end.line, character=params.range.end.character)
-        )
+        start = offset_in(doc, params.range.start, "range.start")
+        end = offset_in(doc, params.range.end, "range.end")
         code = text[min(start, end) : max(start, end)] or text
     else:
         code = text
@@ -88,11 +89,11 @@ async def run_generate_tests(ls: TtaLanguageServer, params: GenerateTestsParams)
 
 
 async def run_generate_tests_for(
-    ls: TtaLanguageServer, uri: str, answer: dict[str, Any], model: str | None
-) -> dict[str, Any]:
+    ls: TtaLanguageServer, uri: str, written: str, model: str | None
+) -> GenerationAnswer:
     """Tests for code a generation just wrote (``tta.generate`` with ``tests: true``)."""
     doc = ls.workspace.get_text_document(uri)
-    return await _generate_tests(ls, uri, doc.source, answer.get("text") or doc.source, model, None)
+    return await _generate_tests(ls, uri, doc.source, written or doc.source, model, None)
 
 
 async def _generate_tests(
@@ -102,9 +103,9 @@ async def _generate_tests(
     code: str,
     model: str | None,
     refine: bool | None,
-) -> dict[str, Any]:
+) -> GenerationAnswer:
     if not ls.loaded.ok:
-        return GenerationResult(status="failed", error=ls.loaded.error_message()).to_answer()
+        return GenerationAnswer.failed(ls.loaded.error_message())
     root = ls.workspace_root
     doc = ls.workspace.get_text_document(uri)
     # Compared resolved, never as text: "<ws>/../outside/x.py" (or %2e%2e, or a link out of
@@ -119,7 +120,7 @@ async def _generate_tests(
     test_path = test_file_for(root, rel, ls.loaded.config.generation.tests_dir)
     test_rel = test_path.relative_to(root.resolve())
     test_uri = test_path.as_uri()
-    open_doc = ls.workspace.text_documents.get(unquote(test_uri))
+    open_doc = ls.editor.open_document(test_uri)
     exists = open_doc is not None or await asyncio.to_thread(test_path.exists)
     if open_doc is not None:
         existing = open_doc.source
@@ -158,14 +159,13 @@ async def _generate_tests(
     assert task is not None
     link_cancellation(ls, task)
     draft = outcomes.start(ls, request, "tta.generateTests")
-    progress, outcome = await _generate_buffered(ls, task, request, "Generating tests")
-    if not isinstance(outcome, GenerationResult):
-        outcomes.decide(ls, draft, _ended(outcome))
-        return outcome
-    result = outcome
+    progress, result = await _generate_buffered(ls, task, request, "Generating tests")
+    if not _delivered(result.status):
+        outcomes.decide(ls, draft, _ended(result.status))
+        return GenerationAnswer.of(result)
     draft.finish(result, result.text)
-    live = open_document(ls, test_uri) if lens_mode(ls) else None
-    pending: PendingChange | None = None
+    live = ls.editor.open_document(test_uri) if lens_mode(ls) else None
+    kept: PendingChange | None = None
     if live is not None:
         # Review mode, test file open: one confirmed edit at its current end, so the
         # pending change's region is exact even if the user typed there meanwhile.
@@ -173,18 +173,18 @@ async def _generate_tests(
         separator = _separator(current)
         new_text = separator + result.text
         try:
-            start, end = await set_region_text(ls, test_uri, len(current), len(current), new_text)
+            start, end = await replace_region(ls, test_uri, len(current), len(current), new_text)
             applied, reason = True, None
         except EditSessionError as exc:
             applied, reason = False, str(exc)
         if applied:
-            pending = _pending(ls, test_uri, request, result, separator, new_text, start, end)
+            kept = _keep_for_review(ls, test_uri, request, result, separator, new_text, start, end)
     else:
         new_text = separator + result.text
         applied, reason = await _write(ls, test_uri, existing, new_text, open_doc, exists)
         if applied and lens_mode(ls):
             start = len(existing)
-            pending = _pending(
+            kept = _keep_for_review(
                 ls,
                 test_uri,
                 request,
@@ -198,25 +198,40 @@ async def _generate_tests(
                 created=not exists,
             )
     progress.end("done" if applied else "failed")
-    answer = result.to_answer()
-    answer["uri"] = test_uri
-    answer["created"] = not exists
     if not applied:
-        answer["status"] = "failed"
-        answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
         outcomes.decide(ls, draft, "failed")
-    elif pending is not None:
-        pending.outcome = draft
+    elif kept is not None:
+        kept.outcome = draft
     else:  # review mode "auto": kept at once
         start = len(existing)
         outcomes.accepted(ls, draft, test_uri, start, start + len(new_text))
-    if pending is not None:
-        answer["review"] = {"id": pending.id, "range": range_dict(pending.region(ls))}
-    return answer
+    return GenerationAnswer.of(
+        result if applied else _not_written(result, reason),
+        uri=test_uri,
+        created=not exists,
+        review=_review_ref(ls, kept),
+    )
 
 
-def _ended(answer: dict[str, Any]) -> Decision:
-    return "cancelled" if answer.get("status") == "cancelled" else "failed"
+def _delivered(status: Status) -> bool:
+    """Delivered tests are written: ``completed``, or ``gates_failed`` (with the failing
+    gates reported); a cancelled, failed or truncated run writes nothing."""
+    return status in ("completed", "gates_failed")
+
+
+def _ended(status: Status) -> Decision:
+    return "cancelled" if status == "cancelled" else "failed"
+
+
+def _not_written(result: GenerationResult, reason: str | None) -> GenerationResult:
+    error = f"the editor did not apply the test file edit: {reason or 'refused'}"
+    return dataclasses.replace(result, status="failed", error=error)
+
+
+def _review_ref(ls: TtaLanguageServer, change: PendingChange | None) -> ReviewRef | None:
+    if change is None:
+        return None
+    return ReviewRef(id=change.id, range=RangeAnswer.of(change.region(ls)))
 
 
 def _separator(existing: str) -> str:
@@ -225,7 +240,7 @@ def _separator(existing: str) -> str:
     return "\n" if existing.endswith("\n") else "\n\n"
 
 
-def _pending(
+def _keep_for_review(
     ls: TtaLanguageServer,
     uri: str,
     request: GenerationRequest,
@@ -242,7 +257,7 @@ def _pending(
     """Keep the written tests for review; a file not open is tracked once it is opened."""
     disk_range = None
     if after is not None:
-        doc = TextDocument(uri, after, position_codec=ls.workspace.position_codec)
+        doc = ls.editor.detached(uri, after)
         disk_range = types.Range(position_at(doc, start), position_at(doc, end))
     change = PendingChange(
         id=new_id(),
@@ -259,9 +274,9 @@ def _pending(
         disk_range=disk_range,
         prefix=separator,
     )
-    reviews = registry(ls)
+    reviews = ls.review
     reviews.add(ls, change)
-    live = open_document(ls, uri)
+    live = ls.editor.open_document(uri)
     if not tracked and live is not None and live.source[start:end] == text:
         # The editor opened the file to apply the edit before it answered.
         reviews.track(ls, change)
@@ -270,15 +285,13 @@ def _pending(
 
 async def _generate_buffered(
     ls: TtaLanguageServer, task: asyncio.Task[Any], request: GenerationRequest, title: str
-) -> tuple[Progress, GenerationResult | dict[str, Any]]:
+) -> tuple[CommandProgress, GenerationResult]:
     """Generate into a buffer under cancellable progress (tests are written in one edit).
 
-    A delivered generation (``completed``, or ``gates_failed``: the tests are written with
-    their failing gates reported) comes back as its result, with the progress still open
-    for the write; a cancelled, failed or truncated one as the answer to send, with the
-    progress ended.
+    A delivered result (:func:`_delivered`) comes back with the progress still open for
+    the write; any other with the progress ended and no text (nothing is written).
     """
-    progress = Progress(ls, task, title)
+    progress = CommandProgress(ls, task, title)
     sink = BufferSink()
     sink.on_progress = lambda m, n: progress.report(f"{m} · {n} tokens")
     command = current_command.get()
@@ -287,18 +300,16 @@ async def _generate_buffered(
         result = await ls.engine.generate(request, sink)
     except asyncio.CancelledError:
         progress.end("cancelled")
-        return progress, GenerationResult(status="cancelled").to_answer()
-    if result.status not in ("completed", "gates_failed"):
+        return progress, GenerationResult(status="cancelled")
+    if not _delivered(result.status):
         progress.end(result.status)
-        answer = result.to_answer()
-        answer["text"] = ""
-        return progress, answer
+        result.text = ""
     return progress, result
 
 
-async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> dict[str, Any]:
+async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> GenerationAnswer:
     """Rerun the same tests request; replace only the pending tests with the new ones."""
-    reviews = registry(ls)
+    reviews = ls.review
     task = asyncio.current_task()
     assert task is not None
     link_cancellation(ls, task)
@@ -309,40 +320,34 @@ async def run_regenerate_tests(ls: TtaLanguageServer, change: PendingChange) -> 
     reviews.refresh(ls)
     try:
         draft = outcomes.start(ls, change.request, "tta.generateTests")
-        progress, outcome = await _generate_buffered(ls, task, change.request, "Regenerating tests")
-        if not isinstance(outcome, GenerationResult):
-            outcomes.decide(ls, draft, _ended(outcome))
-            return outcome
-        result = outcome
+        progress, result = await _generate_buffered(ls, task, change.request, "Regenerating tests")
+        if not _delivered(result.status):
+            outcomes.decide(ls, draft, _ended(result.status))
+            return GenerationAnswer.of(result)
         draft.finish(result, result.text)
         new_text = change.prefix + result.text
         if change.tracked:
             try:
-                change.start, change.end = await set_region_text(
+                change.start, change.end = await replace_region(
                     ls, change.uri, change.start, change.end, new_text
                 )
                 applied, reason = True, None
             except EditSessionError as exc:
                 applied, reason = False, str(exc)
         else:
-            current = await document_text(ls, change.uri, to_fs_path(change.uri) or "")
+            current = await ls.editor.document_text(change.uri, to_fs_path(change.uri) or "")
             if current is None or current[change.start : change.end] != change.generated:
                 applied, reason = False, "the test file changed since the tests were written"
             else:
                 applied, reason = await replace_untracked(ls, change, new_text, current)
         progress.end("done" if applied else "failed")
-        answer = result.to_answer()
-        answer["uri"] = change.uri
         if not applied:
-            answer["status"] = "failed"
-            answer["error"] = f"the editor did not apply the test file edit: {reason or 'refused'}"
             outcomes.decide(ls, draft, "failed")
-            return answer
+            return GenerationAnswer.of(_not_written(result, reason), uri=change.uri)
         change.generated, change.model = new_text, result.model
         outcomes.decide(ls, change.outcome, "regenerated")
         change.outcome = draft
-        answer["review"] = {"id": change.id, "range": range_dict(change.region(ls))}
-        return answer
+        return GenerationAnswer.of(result, uri=change.uri, review=_review_ref(ls, change))
     finally:
         change.busy = None
         reviews.end_running(ls, run)
@@ -354,33 +359,21 @@ async def _write(
     uri: str,
     existing: str,
     text: str,
-    open_doc: Any,
+    open_doc: TextDocument | None,
     exists: bool,
 ) -> tuple[bool, str | None]:
-    changes: list[Any] = []
+    """Append ``text`` to the test file in one edit, creating the file if it is missing."""
     if not exists:
-        changes.append(
-            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
-        )
-        at = types.Position(line=0, character=0)
-        version = None
+        at, version = types.Position(line=0, character=0), None
     elif open_doc is not None:
-        at = position_at(open_doc, len(existing))
-        version = open_doc.version
+        at, version = position_at(open_doc, len(existing)), open_doc.version
     else:
-        lines = existing.split("\n")
-        units = ls.workspace.position_codec.client_num_units(lines[-1])
-        at = types.Position(line=len(lines) - 1, character=units)
-        version = None
-    changes.append(
-        types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-            edits=[types.TextEdit(range=types.Range(at, at), new_text=text)],
-        )
-    )
-    result = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(
-            edit=types.WorkspaceEdit(document_changes=changes), label="tta-codegen: tests"
-        )
+        at, version = position_at(ls.editor.detached(uri, existing), len(existing)), None
+    result = await ls.editor.apply_edit(
+        uri,
+        types.TextEdit(range=types.Range(at, at), new_text=text),
+        version=version,
+        label="tta-codegen: tests",
+        create=not exists,
     )
     return result.applied, result.failure_reason
