@@ -229,7 +229,7 @@ def table(report: dict[str, Any]) -> str:
                 "outcome tracking: added to first edit, p50 on / off",
                 f"{oc['first_edit_added_on']['p50_ms']} / {oc['first_edit_added_off']['p50_ms']} ms"
                 f" (difference {oc['p50_difference_ms']} ms; paired p50 "
-                f"{oc['paired_difference']['p50_ms']} ms)",
+                f"{oc['paired_difference']['p50_ms']} ms, 95% CI {oc['paired_p50_95ci_ms']})",
                 "<= 0.2 ms p50 difference",
             )
         )
