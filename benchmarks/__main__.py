@@ -4,12 +4,14 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion)
+    python -m benchmarks --skip quality     # leave a section out (lsp, outcomes, tabby, e2e, context, quality, completion)
+    python -m benchmarks --only outcomes    # run only that section
     TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
                                             # also run tabby-agent side by side (tabby section)
 
 Sections: ``lsp`` (server overhead, edit traffic, cancel, responsiveness, startup/RSS;
-benchmarks/lsp_bench.py), ``tabby`` (our ``tta.generate`` against tabby-agent's chat edit,
+benchmarks/lsp_bench.py), ``outcomes`` (outcome tracking on against off, two servers taking
+turns: what it adds to the first edit; lsp_bench.bench_outcomes), ``tabby`` (our ``tta.generate`` against tabby-agent's chat edit,
 interleaved in one run; benchmarks/tabby_bench.py; skipped, with a line saying so, unless
 ``TTA_BENCH_TABBY_AGENT`` names a tabby-agent build), ``e2e`` (Aider vs our CLI vs our server; e2e_bench.py),
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
@@ -39,7 +41,7 @@ from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion")
+SECTIONS = ("lsp", "outcomes", "tabby", "e2e", "context", "quality", "completion")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -61,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-stdlib", action="store_true", help="skip the stdlib-indexing RSS figure")
     ap.add_argument(
         "--skip", action="append", choices=SECTIONS, default=[], help="leave out a section"
+    )
+    ap.add_argument(
+        "--only", action="append", choices=SECTIONS, default=[], help="run only this section"
     )
     ap.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"JSON file (default {DEFAULT_OUT})"
@@ -86,6 +91,15 @@ def run_lsp(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_stdlib:
         cfg.stdlib = False
     return asyncio.run(run(cfg, _log))
+
+
+def run_outcomes(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.lsp_bench import LspBenchConfig, run_outcomes
+
+    cfg = LspBenchConfig(warmup=1, outcome_runs=5) if args.quick else LspBenchConfig()
+    if args.runs:
+        cfg.outcome_runs = args.runs
+    return asyncio.run(run_outcomes(cfg, _log))
 
 
 def run_tabby(args: argparse.Namespace) -> dict[str, Any] | str:
@@ -161,6 +175,7 @@ def run_completion(args: argparse.Namespace) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "lsp": run_lsp,
+    "outcomes": run_outcomes,
     "tabby": run_tabby,
     "e2e": run_e2e,
     "context": run_context,
@@ -207,6 +222,17 @@ def _tabby_rows(section: Any) -> list[tuple[str, str, str]]:
 def table(report: dict[str, Any]) -> str:
     """The headline figures, with their targets."""
     rows: list[tuple[str, str, str]] = []
+    oc = report.get("outcomes")
+    if isinstance(oc, dict):
+        rows.append(
+            (
+                "outcome tracking: added to first edit, p50 on / off",
+                f"{oc['first_edit_added_on']['p50_ms']} / {oc['first_edit_added_off']['p50_ms']} ms"
+                f" (difference {oc['p50_difference_ms']} ms; paired p50 "
+                f"{oc['paired_difference']['p50_ms']} ms, 95% CI {oc['paired_p50_95ci_ms']})",
+                "<= 0.2 ms p50 difference",
+            )
+        )
     lsp = report.get("lsp")
     if isinstance(lsp, dict):
         o, g = lsp["overhead"], lsp["overhead_default_gates"]
@@ -379,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_clocks()
         for name in SECTIONS:
-            if name in args.skip:
-                report[name] = "skipped (--skip)"
+            if name in args.skip or (args.only and name not in args.only):
+                report[name] = "skipped (--skip / --only)"
                 continue
             t0 = time.perf_counter()
             report[name] = RUNNERS[name](args)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
+import statistics
 import sysconfig
 import tempfile
 import time
@@ -32,6 +34,8 @@ from tests.fakes.provider import FakeProvider, Reply, Rule
 from tests.lsp.harness import Editor, provider_settings, server_env, start_editor, stop_editor
 
 from benchmarks._common import BenchmarkError, ChunkClock, rss_kb, summary_ms
+from tta_codegen.models.ledger import CostLedger
+from tta_codegen.outcomes.events import OutcomeDraft
 
 FAST = {"gates": {"enabled": []}, "refine": {"enabled": False}}
 
@@ -46,6 +50,8 @@ class LspBenchConfig:
     token_delay: float = 0.005  # seconds per token (200 tokens/s) for the overhead runs
     traffic_token_delay: float = 0.002  # 500 tokens/s for the edit-traffic replies
     overhead_tokens: int = 20
+    outcome_runs: int = 40  # per server (on, off), interleaved
+    outcome_settle_s: float = 0.2  # pause after each generation (both servers alike)
     concurrent: int = 8
     load_tokens: int = 300
     code_action_interval: float = 0.02
@@ -118,6 +124,44 @@ def _first_edit(editor: Editor, uri: str, since: int) -> float:
     raise BenchmarkError(f"no applyEdit reached {uri}")
 
 
+@dataclass
+class Timed:
+    """One generation's times (seconds), the model's own part taken out where it counts."""
+
+    pre: float  # executeCommand -> the request reaches the provider
+    post: float  # first token written by the fake -> first applyEdit at the client
+    added: float  # executeCommand -> first applyEdit, minus the provider's time to first token
+    tail: float  # last token -> final answer
+    ttft: float  # the provider's measured time to first token
+
+
+async def _timed_generation(
+    editor: Editor, fake: FakeProvider, clock: ChunkClock, name: str, body: str
+) -> Timed:
+    """``tta.generate`` into a fresh document ``name``; closes it afterwards."""
+    uri = editor.open(name, "import os\n\n")
+    since, asked = len(editor.edits), len(fake.requests)
+    clock.clear()
+    t_sent = time.perf_counter()
+    answer = await editor.execute("tta.generate", _gen_args(uri, 2))
+    t_answer = time.perf_counter()
+    if answer["status"] != "completed" or editor.text(uri) != "import os\n\n" + body:
+        raise BenchmarkError(f"generation into {name} did not complete cleanly: {answer}")
+    if len(fake.requests) != asked + 1:
+        raise BenchmarkError("expected exactly one provider request per generation")
+    arrival = fake.requests[asked].at
+    first_token, last_token = clock.first(), clock.last()
+    first_edit = _first_edit(editor, uri, since)
+    editor.close(uri)
+    return Timed(
+        pre=arrival - t_sent,
+        post=first_edit - first_token,
+        added=(first_edit - t_sent) - (first_token - arrival),
+        tail=t_answer - last_token,
+        ttft=first_token - arrival,
+    )
+
+
 async def bench_overhead(
     fake: FakeProvider, clock: ChunkClock, home: Path, cfg: LspBenchConfig, *, gates: bool
 ) -> dict[str, Any]:
@@ -134,29 +178,16 @@ async def bench_overhead(
     first_run_ms = None
     async with session(home / ("gates" if gates else "fast"), settings) as editor:
         for i in range(cfg.warmup + cfg.runs):
-            uri = editor.open(f"o{i}.py", "import os\n\n")
-            since, asked = len(editor.edits), len(fake.requests)
-            clock.clear()
-            t_sent = time.perf_counter()
-            answer = await editor.execute("tta.generate", _gen_args(uri, 2))
-            t_answer = time.perf_counter()
-            if answer["status"] != "completed" or editor.text(uri) != "import os\n\n" + body:
-                raise BenchmarkError(f"overhead run {i} did not complete cleanly: {answer}")
-            if len(fake.requests) != asked + 1:
-                raise BenchmarkError("expected exactly one provider request per generation")
-            arrival = fake.requests[asked].at
-            first_token, last_token = clock.first(), clock.last()
-            first_edit = _first_edit(editor, uri, since)
+            t = await _timed_generation(editor, fake, clock, f"o{i}.py", body)
             if i == 0:
-                first_run_ms = round(((first_edit - t_sent) - (first_token - arrival)) * 1000, 2)
+                first_run_ms = round(t.added * 1000, 2)
             if i < cfg.warmup:
                 continue
-            pre.append(arrival - t_sent)
-            post.append(first_edit - first_token)
-            added.append((first_edit - t_sent) - (first_token - arrival))
-            tail.append(t_answer - last_token)
-            ttft.append(first_token - arrival)
-            editor.close(uri)
+            pre.append(t.pre)
+            post.append(t.post)
+            added.append(t.added)
+            tail.append(t.tail)
+            ttft.append(t.ttft)
     return {
         "runs": cfg.runs,
         "gates": "default (syntax, ruff, tests)" if gates else "off",
@@ -169,6 +200,91 @@ async def bench_overhead(
         "provider_ttft_measured": summary_ms(ttft),
         "first_generation_added_ms": first_run_ms,
         "target_first_edit_p50_ms": 5,
+    }
+
+
+async def bench_outcomes(
+    fake: FakeProvider, clock: ChunkClock, home: Path, cfg: LspBenchConfig
+) -> dict[str, Any]:
+    """Outcome tracking on against off, interleaved in one run: what it adds to the first edit.
+
+    Two servers, identical but for ``[outcomes] enabled``, take turns (the order flips every
+    run, so drift in the machine's load falls on both alike). Review mode is ``auto``: every
+    generation is accepted as it completes, so the "on" server does all of it — the draft
+    before the request, the outcome row, the retention watch, its measurement when the
+    document closes. Each server's ledger is checked afterwards: the "on" one holds a row
+    per generation, the "off" one none.
+    """
+    reply, body = _code_reply(
+        cfg.overhead_tokens, first_delay=cfg.first_delay, delay=cfg.token_delay
+    )
+    fake.rules = [Rule(reply)]
+    added: dict[str, list[float]] = {"on": [], "off": []}
+    homes = {label: home / f"outcomes-{label}" for label in added}
+    async with contextlib.AsyncExitStack() as stack:
+        editors = {
+            label: await stack.enter_async_context(
+                session(
+                    homes[label],
+                    provider_settings(
+                        fake.base_url,
+                        ["fake-a"],
+                        **FAST,
+                        review={"mode": "auto"},
+                        outcomes={"enabled": label == "on"},
+                    ),
+                )
+            )
+            for label in added
+        }
+        for i in range(cfg.warmup + cfg.outcome_runs):
+            for label in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                t = await _timed_generation(editors[label], fake, clock, f"g{i}.py", body)
+                if i >= cfg.warmup:
+                    added[label].append(t.added)
+                # The decision's bookkeeping (row and retention writes, in worker threads)
+                # ends before the next command, as it does between a person's generations:
+                # measured is the path to the first edit, not two runs overlapping.
+                await asyncio.sleep(cfg.outcome_settle_s)
+        for editor in editors.values():
+            await editor.execute("tta.stats", {})  # flushes rows still being written
+    rows = {
+        label: len(
+            CostLedger(h / ".local" / "share" / "tta-codegen" / "ledger.sqlite3").outcomes_sync()
+        )
+        for label, h in homes.items()
+    }
+    generations = cfg.warmup + cfg.outcome_runs
+    if rows != {"on": generations, "off": 0}:
+        raise BenchmarkError(
+            f"outcome rows {rows}: expected {generations} with tracking, 0 without"
+        )
+    on, off = summary_ms(added["on"]), summary_ms(added["off"])
+    paired = [a - b for a, b in zip(added["on"], added["off"], strict=True)]
+    # How finely this run can tell: a 95% bootstrap interval of the paired median.
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(paired, k=len(paired))) for _ in range(2000))
+    interval = [round(medians[49] * 1000, 2), round(medians[1949] * 1000, 2)]
+    # The only outcome work before the first edit is creating the draft: timed directly,
+    # since it is far below what the end-to-end figure can resolve on a shared machine.
+    per_call = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        for _ in range(100):
+            OutcomeDraft.start("tta.generate", "lsp", None, "python")
+        per_call.append((time.perf_counter() - t0) / 100)
+    return {
+        "runs": cfg.outcome_runs,
+        "review_mode": "auto (each generation accepted: outcome row + retention watch)",
+        "settle_s_between_runs": cfg.outcome_settle_s,
+        "first_edit_added_on": on,
+        "first_edit_added_off": off,
+        "p50_difference_ms": round(on["p50_ms"] - off["p50_ms"], 2),
+        "paired_difference": summary_ms(paired),
+        "paired_p50_95ci_ms": interval,
+        "outcome_rows": rows,
+        "draft_start_us_p50": round(statistics.median(per_call) * 1e6, 2),
+        "target_p50_difference_ms": 0.2,
     }
 
 
@@ -419,6 +535,24 @@ async def _stdlib_rss(fake: FakeProvider, home: Path, cfg: LspBenchConfig) -> di
         "peak_rss_mb": round(rss.get("VmHWM", 0) / 1024, 1),
         "note": "server process only; parse workers (context.index_workers) are separate processes",
     }
+
+
+async def run_outcomes(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:
+    """Only the outcome-tracking comparison (``python -m benchmarks --only outcomes``)."""
+    fake = FakeProvider()
+    clock = ChunkClock()
+    clock.install()
+    await fake.start()
+    home = Path(tempfile.mkdtemp(prefix="tta-bench-outcomes-"))
+    try:
+        log("outcome tracking on vs off…")
+        report = await bench_outcomes(fake, clock, home, cfg)
+    finally:
+        clock.uninstall()
+        await fake.stop()
+        await asyncio.to_thread(_rmtree, home)
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return report
 
 
 async def run(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_machine_and_sections(report: dict[str, Any]) -> None:
     assert report["mode"] == "quick"
     assert report["machine"]["cpus"] >= 1 and report["machine"]["python"]
-    for section in ("lsp", "e2e", "context", "quality", "completion"):
+    for section in ("lsp", "outcomes", "e2e", "context", "quality", "completion"):
         assert isinstance(report[section], dict), section
     assert table(report).count("\n") > 10
 
@@ -95,6 +95,17 @@ def test_server_figures(report: dict[str, Any]) -> None:
     _positive(lsp, "responsiveness", "actions_offered")
     _summary(lsp, "startup", "process_start_to_initialize")
     _positive(lsp, "startup", "idle_rss_mb")
+
+
+def test_outcome_tracking_figures(report: dict[str, Any]) -> None:
+    oc = report["outcomes"]
+    _summary(oc, "first_edit_added_on")
+    _summary(oc, "first_edit_added_off")
+    # Both servers really differed: rows with tracking on, none with it off.
+    assert oc["outcome_rows"]["on"] > 0 and oc["outcome_rows"]["off"] == 0
+    assert oc["draft_start_us_p50"] > 0
+    low, high = oc["paired_p50_95ci_ms"]
+    assert low <= high
 
 
 def test_end_to_end_figures(report: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from tests.fakes.provider import FakeProvider, Reply
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 from tta_codegen.models.ledger import CostLedger
+from tta_codegen.outcomes.retention import retained_ratio
 
 BEFORE = "import os\n\n\nprint(os.sep)\n"
 FUNC = (
@@ -189,3 +190,84 @@ async def test_generated_tests_accepted_have_kind_tests_and_their_template(
     (row,) = await wait_rows(ed, "outcomes", 1)
     assert (row.kind, row.outcome, row.template) == ("tests", "accepted", "unit-tests")  # type: ignore[attr-defined]
     assert row.category is not None  # type: ignore[attr-defined]
+
+
+MUL = "\n    product = a * b\n    return product"
+
+
+async def _inline(ed: Editor, uri: str, line: int, character: int) -> types.InlineCompletionItem:
+    answer = await asyncio.wait_for(
+        ed.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                ),
+            ),
+        ),
+        20,  # hang guard: an answer takes milliseconds
+    )
+    (item,) = answer.items
+    return item  # type: ignore[no-any-return]
+
+
+async def test_inline_suggestions_are_offered_then_accepted_or_dismissed(
+    make_editor: StartEditor, fake: FakeProvider
+) -> None:
+    settings = provider_settings(fake.base_url, outcomes={"retention_idle_s": 0.5})
+    settings["models"] = [{"id": "fake-a", "provider": "fake", "fim": True}]
+    settings["completion"] = {"debounce_ms": 0}
+    ed = await make_editor(settings)
+    # The fake matches the code before the cursor, where later functions follow earlier ones.
+    fake.add(Reply.text("\n    return a - b\n"), match="def sub(a, b):")
+    fake.add(Reply.text("\n    product = a * b\n    return product\n"), match="def mul(a, b):")
+    fake.add(Reply.text("\n    return a + b\n"), match="def add(a, b):")
+    uri = ed.open("m.py", "def add(a, b):\n")
+    first = await _inline(ed, uri, 0, len("def add(a, b):"))
+    # The same suggestion again (typing what it predicted) is one offer, not two.
+    ed.type_text(uri, 0, len("def add(a, b):"), "\n")
+    again = await _inline(ed, uri, 1, 0)
+    assert again.command.arguments[0]["id"] == first.command.arguments[0]["id"]  # type: ignore[union-attr]
+    assert ledger(ed).outcomes_sync() == []  # nothing decided yet
+    # Another suggestion in the same document: the first was not taken.
+    ed.type_text(uri, 1, 0, "\ndef mul(a, b):")
+    second = await _inline(ed, uri, 2, len("def mul(a, b):"))
+    assert second.insert_text == MUL
+    (row,) = await wait_rows(ed, "outcomes", 1)
+    assert (row.kind, row.outcome, row.model, row.source) == (
+        "inline",
+        "dismissed",
+        "fake-a",
+        "lsp",
+    )  # type: ignore[attr-defined]
+    # The editor inserts the second and runs its command: accepted, and watched.
+    ed.type_text(uri, 2, len("def mul(a, b):"), second.insert_text)
+    assert second.command is not None and second.command.command == "tta.completionAccepted"
+    await ed.execute("tta.completionAccepted", second.command.arguments[0])  # type: ignore[index]
+    rows = await wait_rows(ed, "outcomes", 2)
+    accepted = next(r for r in rows if r.outcome == "accepted")  # type: ignore[attr-defined]
+    assert accepted.kind == "inline" and accepted.lines == 3  # type: ignore[attr-defined]
+    # Its last line rewritten: its retention is measured when the region is left alone,
+    # like generated code's, over the region the server followed through the edit.
+    line = ed.text(uri).splitlines().index("    return product")
+    ed.replace(
+        uri, types.Range(types.Position(line, 4), types.Position(line, 18)), "raise ValueError"
+    )
+    (ratio,) = await wait_rows(ed, "retention", 1)
+    assert ratio.outcome_uid == accepted.uid and ratio.stage == "idle"  # type: ignore[attr-defined]
+    expected = retained_ratio(MUL, MUL.replace("return product", "raise ValueError"))
+    assert 0.4 < expected < 0.7
+    assert ratio.ratio == pytest.approx(expected, abs=1e-3)  # type: ignore[attr-defined]
+    # A third offered, then the document closed: dismissed.
+    ed.type_text(uri, 0, 0, "def sub(a, b):\n")
+    await _inline(ed, uri, 0, len("def sub(a, b):"))
+    ed.close(uri)
+    rows = await wait_rows(ed, "outcomes", 3)
+    assert sorted(r.outcome for r in rows) == ["accepted", "dismissed", "dismissed"]  # type: ignore[attr-defined]
+    # Inline offers have their own numbers and leave the plan's (generations) alone.
+    out = (await ed.execute("tta.stats", {}))["outcomes"]
+    assert out["generations"] == 0 and out["acceptance_rate"] is None
+    assert out["inline_suggestions"] == 3 and out["inline_accepted"] == 1
+    assert out["inline_acceptance_rate"] == pytest.approx(1 / 3, abs=1e-3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from tests.fakes.provider import FakeProvider, Reply
 from tests.nvim.conftest import Nvim
 
+from tta_codegen.models.ledger import CostLedger
+
 BODY = "\n    return a + b"
 SOURCE = "def add\n\nprint(add(1, 2))\n"
 
@@ -47,3 +49,8 @@ async def test_ghost_text_appears_accept_inserts_it_and_stale_requests_are_cance
     assert any(q.endswith("def add(a, b):") for q in prompts), prompts
     [row] = r["completion_stats"]
     assert row["accepted"] == 1 and row["chars_accepted"] == len(BODY), run.why()
+    # The accepted suggestion is an outcome (docs/metrics.md): kind inline, accepted.
+    assert r["outcomes"]["inline_accepted"] == 1, run.why()
+    book = CostLedger(nvim.home / ".local" / "share" / "tta-codegen" / "ledger.sqlite3")
+    accepted = [o for o in book.outcomes_sync() if o.outcome == "accepted"]
+    assert [(o.kind, o.model, o.lines) for o in accepted] == [("inline", "fake-a", 2)], run.why()

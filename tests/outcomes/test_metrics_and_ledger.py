@@ -67,6 +67,28 @@ def test_metrics_by_hand() -> None:
         grouped(rows, retention, "colour")
 
 
+def test_inline_suggestions_have_their_own_numbers_and_leave_the_plans_alone() -> None:
+    gen = outcome("accepted")
+    shown = [
+        outcome(d, kind="inline", template=None, category=None)
+        for d in ("accepted",) + ("dismissed",) * 3
+    ]
+    retention = [
+        RetentionRow(gen.uid, "idle", 0.6, 1.0),
+        RetentionRow(shown[0].uid, "save", 1.0, 1.0),
+    ]
+    m = outcome_metrics([gen, *shown], retention)
+    # The plan's metrics: over the one generation only.
+    assert m["generations"] == 1 and m["accepted"] == 1 and m["acceptance_rate"] == 1.0
+    assert m["retention_p50"] == 0.6 and m["accepted_lines"] == 10
+    assert m["components_per_week"] == {"python": {"2023-W46": 1}}
+    assert "dismissed" not in m
+    assert m["inline_suggestions"] == 4 and m["inline_accepted"] == 1
+    assert m["inline_acceptance_rate"] == 0.25 and m["inline_retention_p50"] == 1.0
+    empty = outcome_metrics([gen], [])
+    assert empty["inline_suggestions"] == 0 and empty["inline_acceptance_rate"] is None
+
+
 def test_empty_metrics_say_none_not_zero() -> None:
     m = outcome_metrics([], [])
     assert m["acceptance_rate"] is None and m["retention_p50"] is None

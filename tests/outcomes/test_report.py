@@ -10,12 +10,13 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.outcomes.seed import seed
-from tta_codegen.models.ledger import CostLedger
+from tta_codegen.models.ledger import CostLedger, OutcomeRow
 from tta_codegen.outcomes.report import CHART_IDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -130,3 +131,19 @@ def test_stats_json_has_the_plan_metrics(seeded: Path) -> None:
     assert 0 < recent["outcomes"]["generations"] < o["generations"]
     table = run_cli(seeded, "stats", "--by", "model")
     assert table.returncode == 0 and "acceptance" in table.stdout and "model qwen" in table.stdout
+
+
+def test_stats_table_shows_inline_suggestions(tmp_path: Path) -> None:
+    ledger = CostLedger(tmp_path / "data" / "tta-codegen" / "ledger.sqlite3")
+    for decision in ("accepted", "dismissed", "dismissed", "dismissed"):
+        ledger.write_sync(
+            OutcomeRow(
+                ts=time.time(), kind="inline", source="lsp", template=None, category=None,
+                model="m", language="python", gates_first=None, gates_final=None,
+                outcome=decision, generation_s=0.1, decision_s=1.0, lines=1, cost_usd=0.0,
+            )
+        )  # fmt: skip
+    done = run_cli(tmp_path, "stats")
+    assert done.returncode == 0, done.stderr
+    assert "inline suggestions: 4 · 1 accepted (25%)" in done.stdout, done.stdout
+    assert "generations" not in done.stdout  # no generation yet: no outcomes line

@@ -1,115 +1,38 @@
 // Drives a real VS Code (code-server) in headless Chromium through the TTA Codegen
 // extension, the way a user would: palette commands, input boxes, the progress
-// notification's Cancel button, Ctrl+S. Started by test_vscode_e2e.py, which checks the
-// files on disk and the logs; this script only acts and reports what it saw as JSON on
-// its last stdout line.
+// notification's Cancel button, code lenses, typing, Ctrl+S. Started by
+// test_vscode_e2e.py, which checks the files on disk, the logs and the ledger; this
+// script only acts and reports what it saw (workbench.mjs: start-up, report, env).
 //
-// Env: URL (code-server), WS (workspace folder), PW (dir with node_modules/playwright-core),
-// CHROMIUM (browser binary), KEY (an API key to store with "Set API Key…"),
-// SHOTS (optional: dir for screenshots), HANG_GUARD_MS (every wait's limit).
-//
-// Every wait is a hang guard, never a speed check: HANG_GUARD_MS comes from
-// tests/guards.py (10x and more what a step takes on an idle machine) and is also
-// Playwright's default timeout. The few waits with a short limit of their own are
-// optional (their `.catch` goes on either way).
+// Env (besides workbench.mjs's): KEY (an API key to store with "Set API Key…"),
+// REVIEW_BEFORE (review.py after the user typed a line), MEAN_AT (the line where the
+// second half of the generated mean() starts), MEAN_WITH (what the user types over it).
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { HANG_GUARD_MS, SHOTS, readDisk, report, run, step, waitFor } from './workbench.mjs';
 
-const { URL, WS, PW, CHROMIUM, KEY, SHOTS } = process.env;
-const HANG_GUARD_MS = Number(process.env.HANG_GUARD_MS || 60000);
+const { KEY, MEAN_FROM, MEAN_WITH } = process.env;
+const MEAN_LINES = Number(process.env.MEAN_LINES || 1);
 // review.py as it is on disk after the user typed a line, before any generation.
 const REVIEW_BEFORE = process.env.REVIEW_BEFORE ?? 'x = 1\ny = 2\n';
-const { chromium } = createRequire(path.join(PW, 'x.js'))('playwright-core');
 
-const report = { steps: [], errors: [] };
-const step = (name) => {
-  report.steps.push(name);
-  process.stderr.write(`[e2e] ${name}\n`);
-};
-
-async function shot(page, name) {
-  if (SHOTS) {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, name) });
-  }
-}
-
-async function waitFor(predicate, timeoutMs, what) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const readDisk = (name) => fs.readFileSync(path.join(WS, name), 'utf8');
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
-let page;
-try {
-  page = await browser.newPage({ viewport: { width: 1200, height: 720 } });
-  page.setDefaultTimeout(HANG_GUARD_MS);
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  const rows = page.locator('.quick-input-widget .monaco-list-row');
-  const toasts = page.locator('.notifications-toasts .notification-list-item');
-
-  async function palette(label, { typeOnly = false } = {}) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>' + label);
-    await rows.filter({ hasText: label }).first().waitFor();
-    if (!typeOnly) await rows.filter({ hasText: label }).first().click();
-  }
-
-  async function answer(text) {
-    await input.waitFor({ state: 'visible' });
-    await input.fill(text);
-    await page.keyboard.press('Enter');
-  }
-
-  async function openFile(name) {
-    await page.keyboard.press('Control+P');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(name);
-    await rows.filter({ hasText: name }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator(`.tabs-container .tab[aria-label*="${name}"]`).first().waitFor();
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
-    await page.keyboard.press('Control+End');
-  }
-
+await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, palette, answer, openFile, editorText }) => {
   // Review mode ("lens", the server's default): the status message says so; keep the
   // change with its Accept lens (lenses arrive with the next codeLens refresh).
   async function acceptIfPending(done, shotName) {
     const status = (await page.locator('.statusbar-item', { hasText: done }).first().innerText()).trim();
     if (!status.includes('Accept')) {
-      if (shotName) await shot(page, shotName);
+      if (shotName) await shot(shotName);
       return status;
     }
     const lens = page.locator('.editor-instance .codelens-decoration', { hasText: 'Accept' }).first();
     await lens.waitFor();
-    if (shotName) await shot(page, shotName);
+    if (shotName) await shot(shotName);
     report.lenses = (await lens.innerText()).trim();
     await lens.locator('a', { hasText: 'Accept' }).first().click();
     await lens.waitFor({ state: 'detached' });
     return status;
   }
-
-  const editorText = async () =>
-    (await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
-
-  step('load workbench');
-  await page.goto(`${URL}/?folder=${encodeURIComponent(WS)}`);
-  await page.locator('.monaco-workbench').waitFor();
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gen.py' }).first().waitFor();
 
   step('status bar shows the default model');
   const status = page.locator('.statusbar-item', { hasText: 'fake-a' }).first();
@@ -129,7 +52,7 @@ try {
   await openFile('gen.py');
   await palette('TTA Codegen:', { typeOnly: true });
   report.paletteRows = await rows.allInnerTexts();
-  await shot(page, 'vscode-palette.png');
+  await shot('vscode-palette.png');
   await page.keyboard.press('Escape');
 
   step('context menu offers the selection commands');
@@ -147,7 +70,7 @@ try {
   await palette('TTA Codegen: Generate Code…');
   await input.waitFor({ state: 'visible' });
   await input.fill('a function add(a, b) that returns the sum');
-  await shot(page, 'vscode-generate-input.png');
+  await shot('vscode-generate-input.png');
   await page.keyboard.press('Enter');
   await page.locator('.statusbar', { hasText: 'Generation done' }).first().waitFor();
   report.generateStatus = await acceptIfPending('Generation done', 'vscode-result.png');
@@ -195,7 +118,7 @@ try {
   const progressToast = toasts.filter({ hasText: 'TTA Codegen: Generation' }).filter({ hasText: 'tokens' }).first();
   await progressToast.waitFor();
   report.progressText = (await progressToast.innerText()).replace(/\s+/g, ' ').trim();
-  await shot(page, 'vscode-progress.png');
+  await shot('vscode-progress.png');
   await page.keyboard.press('Control+S');
   report.midDisk = await waitFor(() => {
     const text = readDisk('cancel.py');
@@ -313,16 +236,31 @@ try {
   await refused.locator('.monaco-button', { hasText: 'Discard anyway' }).first().click();
   await lensRow('Discard').waitFor({ state: 'detached' });
   report.forcedDisk = await saveAndRead('review.py', REVIEW_BEFORE);
-} catch (error) {
-  report.failure = String(error && error.stack ? error.stack : error);
-  if (page) await shot(page, 'failure.png').catch(() => undefined);
-} finally {
-  if (page) {
-    report.errors = await page
-      .locator('.notifications-toasts .notification-list-item:has(.codicon-error) .notification-list-item-message')
-      .allInnerTexts()
-      .catch(() => []);
-  }
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(report) + '\n');
+
+  // ---- Outcomes: Regenerate, Accept, then the user rewrites half of the function ------
+  step('outcomes: generate mean(), Regenerate it, Accept');
+  await palette('Notifications: Clear All Notifications');
+  await openFile('mean.py');
+  await palette('TTA Codegen: Generate Code…');
+  await answer('a mean function');
+  await clickLens('Regenerate');
+  await page.locator('.statusbar, .notifications-toasts', { hasText: 'Regeneration done' }).first().waitFor();
+  // The change keeps its id through Regenerate: its Accept lens is the new attempt's.
+  await clickLens('Accept');
+  await lensRow('Accept').waitFor({ state: 'detached' });
+  report.meanAcceptedDom = await editorText();
+
+  step('outcomes: type over the second half of mean(), save');
+  // Click the first line to rewrite; Home puts the cursor on its first non-blank; select
+  // to the end of the last line to rewrite, and type over it.
+  await page.locator('.editor-instance .view-line', { hasText: MEAN_FROM }).first().click();
+  await page.keyboard.press('Home');
+  for (let i = 1; i < MEAN_LINES; i++) await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.type(MEAN_WITH, { delay: 20 });
+  await page.keyboard.press('Control+S');
+  report.meanDisk = await waitFor(() => {
+    const text = readDisk('mean.py');
+    return text.includes(MEAN_WITH) ? text : undefined;
+  }, HANG_GUARD_MS, 'mean.py saved after the rewrite');
+});

@@ -1,48 +1,27 @@
 """The VS Code extension end to end, in a real VS Code (code-server) driven by Chromium.
 
 The packaged ``.vsix`` is installed into code-server; its language server is this
-checkout's ``tta-codegen`` and its model is the fake provider on loopback. ``e2e.mjs``
-uses the UI as a person would (palette, input boxes, the notification's Cancel button,
-Ctrl+S) and this test checks what reached the disk and the logs.
-
-The tools come from ``scripts/setup.d/50-vscode.sh`` (Debian chromium, and Node 24,
-code-server and playwright-core under ``.tools/vscode``); the test skips, naming what is
-missing, only when they are absent.
+checkout's ``tta-codegen`` and its model is the fake provider on loopback (start-up:
+``harness.py``). ``e2e.mjs`` uses the UI as a person would (palette, input boxes, the
+notification's Cancel button, code lenses, typing, Ctrl+S) and this test checks what
+reached the disk, the logs and the ledger.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.guards import HANG_GUARD_MS, HANG_GUARD_S, SLOW_HANG_GUARD_S
-from tta_codegen.models.ledger import CostLedger
+from tests.vscode.harness import fake_provider, provider_settings, wait_until, workbench
+from tta_codegen.outcomes.retention import retained_ratio
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / ".tools" / "vscode"
-NODE24_BIN = TOOLS / "node24" / "node_modules" / "node" / "bin"
-CODE_SERVER = TOOLS / "code-server" / "node_modules" / "code-server" / "out" / "node" / "entry.js"
-PLAYWRIGHT = TOOLS / "playwright"
-EXTENSION = ROOT / "vscode-extension"
 SCRIPT = Path(__file__).with_name("e2e.mjs")
-# The server under test: this checkout's, next to the interpreter running pytest
-# (TTA_VSCODE_SERVER points elsewhere, e.g. at an instrumented build while debugging).
-SERVER = Path(os.environ.get("TTA_VSCODE_SERVER") or Path(sys.executable).parent / "tta-codegen")
-
 KEY = "sk-e2e-0123456789abcdefSECRET"
 ADD = "def add(a, b):\n    return a + b\n"
 GEN_ORIGINAL = "import math\n\n\n"  # PEP 8's two blank lines already there: nothing added
@@ -63,7 +42,28 @@ HELPERS = [
     "    return 3\n",
 ]
 
+# Accepted, then its second half typed over in the editor (lines "if not count:" to the
+# end): about half of its characters are kept.
+MEAN = (
+    "def mean(values):\n"
+    "    total = sum(values)\n"
+    "    count = len(values)\n"
+    "    if not count:\n"
+    "        return 0.0\n"
+    "    return total / count\n"
+)
+MEAN_FROM, MEAN_LINES, MEAN_WITH = "if not count:", 3, "raise NotImplementedError"
+MEAN_EDITED = MEAN[: MEAN.index("if not count:")] + MEAN_WITH + "\n"
+IDLE_S = 10
+
 RULES = [
+    {
+        "match": "a mean function",
+        "reply": {
+            "chunks": ["```python\n", *MEAN.splitlines(keepends=True), "```\n"],
+            "delay": 0.05,
+        },
+    },
     {
         "match": "please add type hints",
         "reply": {
@@ -101,201 +101,37 @@ RULES = [
     },
 ]
 
-# Keep the workbench quiet and deterministic (see shared/design/vscode-e2e.md).
-WORKBENCH_SETTINGS = {
-    "security.workspace.trust.enabled": False,
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": False,
-    "telemetry.telemetryLevel": "off",
-    "update.mode": "none",
-    "extensions.autoCheckUpdates": False,
-    "extensions.autoUpdate": False,
-    "extensions.ignoreRecommendations": True,
-    "git.enabled": False,
-    "files.autoSave": "off",
-    "editor.formatOnSave": False,
-    "editor.acceptSuggestionOnEnter": "off",
-    "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
-    "editor.suggestOnTriggerCharacters": False,
-    "editor.lightbulb.enabled": "off",
-    "chat.disableAIFeatures": True,
-    "workbench.secondarySideBar.defaultVisibility": "hidden",
-    "workbench.colorTheme": "Default Light Modern",
-    # The review diff is shown side by side even in the test's small window.
-    "diffEditor.useInlineViewWhenSpaceIsLimited": False,
-}
-
-
-def _missing_tools() -> list[str]:
-    missing = []
-    if not (NODE24_BIN / "node").exists():
-        missing.append(f"Node 24 ({NODE24_BIN / 'node'})")
-    if not CODE_SERVER.exists():
-        missing.append(f"code-server ({CODE_SERVER})")
-    if not (PLAYWRIGHT / "node_modules" / "playwright-core").exists():
-        missing.append(f"playwright-core ({PLAYWRIGHT})")
-    if not shutil.which("chromium"):
-        missing.append("Debian chromium")
-    if not shutil.which("node"):
-        missing.append("node on PATH")
-    if not list(EXTENSION.glob("*.vsix")):
-        missing.append("the packaged extension (vscode-extension/*.vsix)")
-    if not SERVER.exists():
-        missing.append(f"tta-codegen next to the interpreter ({SERVER})")
-    return missing
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    script = tmp_path / "rules.json"
-    script.write_text(json.dumps(RULES), encoding="utf-8")
-    log = tmp_path / "provider.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.provider",
-            "--port",
-            "0",
-            "--script",
-            str(script),
-            "--log",
-            str(log),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("PORT "), line
-        yield int(line.split()[1]), log
-    finally:
-        proc.terminate()
-        proc.wait(HANG_GUARD_S)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + HANG_GUARD_S  # a few seconds idle
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"code-server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(
-        f"code-server did not answer /healthz within the {HANG_GUARD_S:.0f} s hang guard:\n"
-        f"{log.read_text()[-3000:]}"
-    )
-
-
-def _logs_text(user_data: Path) -> str:
-    parts = []
-    for path in sorted((user_data / "logs").rglob("*.log")):
-        parts.append(f"--- {path.relative_to(user_data)}\n{path.read_text(errors='replace')}")
-    return "\n".join(parts)
+    with fake_provider(tmp_path, RULES) as found:
+        yield found
 
 
 def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path]) -> None:
-    missing = _missing_tools()
-    if missing:
-        pytest.skip(
-            "VS Code e2e tools missing (run bash scripts/setup.d/50-vscode.sh): "
-            + "; ".join(missing)
-        )
     port, provider_log = provider
-    vsix = sorted(EXTENSION.glob("*.vsix"), key=lambda p: p.stat().st_mtime)[-1]
-
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "gen.py").write_text(GEN_ORIGINAL, encoding="utf-8")
-    (ws / "cancel.py").write_text(CANCEL_ORIGINAL, encoding="utf-8")
-    (ws / "review.py").write_text(REVIEW_ORIGINAL, encoding="utf-8")
-    user_data, extensions = tmp_path / "ud", tmp_path / "ext"
-    (user_data / "User").mkdir(parents=True)
-    settings = {
-        **WORKBENCH_SETTINGS,
-        "ttaCodegen.server.path": str(SERVER),
-        "ttaCodegen.providers": {
-            "fake": {
-                "kind": "openai",
-                "base_url": f"http://127.0.0.1:{port}/v1",
-                "api_key_env": "FAKE_API_KEY",
-            }
-        },
-        "ttaCodegen.models": [{"id": "fake-a", "provider": "fake"}],
-        "ttaCodegen.routing": {"default": "fake-a"},
+    files = {
+        "gen.py": GEN_ORIGINAL,
+        "cancel.py": CANCEL_ORIGINAL,
+        "review.py": REVIEW_ORIGINAL,
+        "mean.py": GEN_ORIGINAL,
+        # Retention is measured after the accepted region was left alone this long (the
+        # default is 10 minutes); long enough that typing never pauses that much.
+        "tta-codegen.toml": f"[outcomes]\nretention_idle_s = {IDLE_S}\n",
     }
-    if os.environ.get("TTA_VSCODE_TRACE"):  # debugging aid: LSP traffic in the output channel
-        settings["ttaCodegen.trace.server"] = "verbose"
-    (user_data / "User" / "settings.json").write_text(
-        json.dumps(settings, indent=2), encoding="utf-8"
-    )
-
-    env = {k: v for k, v in os.environ.items() if k != "FAKE_API_KEY"}
-    env.update(
-        PATH=f"{NODE24_BIN}{os.pathsep}{SERVER.parent}{os.pathsep}{env.get('PATH', '')}",
-        # Isolate the server's user config and ledger, and code-server's own files.
-        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
-        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-        XDG_STATE_HOME=str(tmp_path / "xdg-state"),
-        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
-    )
-    node24 = str(NODE24_BIN / "node")
-    common = [
-        "--user-data-dir", str(user_data),
-        "--extensions-dir", str(extensions),
-        "--config", str(tmp_path / "config.yaml"),
-    ]  # fmt: skip
-    installed = subprocess.run(
-        [node24, str(CODE_SERVER), "--install-extension", str(vsix), *common],
-        env=env, capture_output=True, text=True, timeout=SLOW_HANG_GUARD_S, check=False,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    assert "successfully installed" in installed.stdout, installed.stdout
-
-    cs_port = _free_port()
-    url = f"http://127.0.0.1:{cs_port}"
-    cs_log = tmp_path / "code-server.log"
-    with cs_log.open("wb") as out:
-        cs = subprocess.Popen(
-            [
-                node24, str(CODE_SERVER), "--bind-addr", f"127.0.0.1:{cs_port}", "--auth", "none",
-                "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
-                "--disable-getting-started-override", *common, str(ws),
-            ],
-            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own group: extension hosts outlive the browser otherwise
-        )  # fmt: skip
-    try:
-        _wait_healthy(url, cs, cs_log)
-        shots = os.environ.get("TTA_VSCODE_SHOTS", str(tmp_path / "shots"))
-        driver = subprocess.run(
-            ["node", str(SCRIPT)],
-            env={
-                **os.environ, "URL": url, "WS": str(ws), "PW": str(PLAYWRIGHT),
-                "CHROMIUM": str(shutil.which("chromium")), "KEY": KEY, "SHOTS": shots,
-                "REVIEW_BEFORE": REVIEW_BEFORE, "HANG_GUARD_MS": str(HANG_GUARD_MS),
-            },
-            # The whole browser session (~1-2 min idle); each step has its own guard.
-            capture_output=True, text=True, timeout=2 * SLOW_HANG_GUARD_S, check=False,
-        )  # fmt: skip
-        lines = driver.stdout.strip().splitlines()
-        report = json.loads(lines[-1]) if lines else {}
-        logs = _logs_text(user_data)
-        context = (
-            f"driver exit {driver.returncode}\nreport: {json.dumps(report, indent=1)}\n"
-            f"driver stderr:\n{driver.stderr[-3000:]}\nlogs:\n{logs[-6000:]}"
+    # FAKE_API_KEY stays out of code-server's environment: it is stored through the UI.
+    settings = provider_settings(port, key_env="FAKE_API_KEY")
+    with workbench(tmp_path, files, settings, drop_env=("FAKE_API_KEY",)) as wb:
+        ws, user_data = wb.ws, wb.user_data
+        run = wb.drive(
+            SCRIPT,
+            KEY=KEY,
+            REVIEW_BEFORE=REVIEW_BEFORE,
+            MEAN_FROM=MEAN_FROM,
+            MEAN_LINES=str(MEAN_LINES),
+            MEAN_WITH=MEAN_WITH,
         )
+        report, logs, context = run.report, run.logs, run.context
         assert "failure" not in report, context
         assert report["errors"] == [], context
 
@@ -374,28 +210,41 @@ def test_generate_and_cancel_in_vscode(tmp_path: Path, provider: tuple[int, Path
         assert (ws / "review.py").read_text(encoding="utf-8") == REVIEW_BEFORE, context
 
         # Outcomes (docs/metrics.md): what the clicks above decided is in the ledger —
-        # the Discard lens and "Discard anyway" discarded, Cancel cancelled, the first
-        # generation kept. Written in the background: wait for them (hang guard).
-        ledger = CostLedger(tmp_path / "xdg-data" / "tta-codegen" / "ledger.sqlite3")
-        deadline = time.monotonic() + 30
-        while True:
+        # the Discard lens and "Discard anyway" discarded, Cancel cancelled, the
+        # Regenerate lens regenerated, the Accept lens and the first generation kept.
+        # Written in the background: wait for them (hang guard).
+        ledger = wb.ledger()
+
+        def decided_all() -> list[str]:
             decided = [o.outcome for o in ledger.outcomes_sync()]
-            done = decided.count("discarded") >= 2 and "cancelled" in decided
-            if done or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+            done = decided.count("discarded") >= 2 and {"cancelled", "regenerated"} <= set(decided)
+            return decided if done else []
+
+        wait_until(decided_all)
+        decided = [o.outcome for o in ledger.outcomes_sync()]
         assert decided.count("discarded") >= 2, (decided, context)
-        assert "cancelled" in decided and "accepted" in decided, (decided, context)
+        assert {"cancelled", "regenerated", "accepted"} <= set(decided), (decided, context)
         assert {o.source for o in ledger.outcomes_sync()} == {"lsp"}
-    finally:
-        # code-server, its extension hosts, our language server, file watchers.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(cs.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                cs.wait(10)  # then SIGKILL: an escalation step, not a guard
-                break
-            except subprocess.TimeoutExpired:
-                continue
+
+        # Retention: the user typed over half of the accepted mean() and saved. The ratio
+        # at the save and once the region was left alone ([outcomes] retention_idle_s).
+        assert report["meanDisk"].startswith(GEN_ORIGINAL), context
+        region = report["meanDisk"][len(GEN_ORIGINAL) :]
+        assert region == MEAN_EDITED, context
+        expected = retained_ratio(MEAN, region)
+        assert expected == pytest.approx(0.5, abs=0.1)
+        # The last accepted generation is mean()'s.
+        mean = max(
+            (o for o in ledger.outcomes_sync() if o.outcome == "accepted"), key=lambda o: o.ts
+        )
+
+        def mean_ratios() -> dict[str, float]:
+            ratios = {
+                r.stage: r.ratio for r in ledger.retention_sync() if r.outcome_uid == mean.uid
+            }
+            return ratios if len(ratios) == 2 else {}
+
+        ratios = wait_until(mean_ratios) or mean_ratios()
+        assert set(ratios) == {"save", "idle"}, (ledger.retention_sync(), context)
+        assert ratios["save"] == pytest.approx(expected, abs=0.01), (ratios, context)
+        assert ratios["idle"] == ratios["save"], (ratios, context)

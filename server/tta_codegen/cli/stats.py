@@ -121,6 +121,12 @@ def stats_command(as_json: bool, workspace: Path, since: str | None, by: str | N
             f"{o['cancelled']} cancelled · {o['failed']} failed · {o['ci_runs']} in CI"
         )
         click.echo(f"  {outcome_line(o)}")
+    if o["inline_suggestions"]:
+        click.echo(
+            f"inline suggestions: {o['inline_suggestions']} · {o['inline_accepted']} accepted "
+            f"({_pct(o['inline_acceptance_rate'])}) · retention p50 "
+            f"{_pct(o['inline_retention_p50'])}"
+        )
     for key, m in data.get("outcomes_by", {}).get(by, {}).items():
         click.echo(f"{by} {key}: {m['generations']} generations · {outcome_line(m)}")
     for c in data["completions"]:

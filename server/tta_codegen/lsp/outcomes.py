@@ -8,6 +8,13 @@ accepted at once. An accepted region is then watched (a
 pending change does) and its retention recorded at the first save and when the region
 was left alone for ``outcomes.retention_idle_s`` (or its document closed).
 
+Inline suggestions get a row too (kind ``inline``): a suggestion is *offered* when the
+server answers it; it becomes ``accepted`` when the client reports the acceptance
+(``tta.completionAccepted``, which editors run on accept) and is then watched like
+accepted generated code, or ``dismissed`` when another suggestion is offered for the same
+document, the document is closed or the server stops. Offering one is a dict write on
+the answer path; any row it ends is written in a background thread.
+
 All of it happens at decision points, never per token; rows are written in background
 threads.
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -33,14 +41,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class OutcomeState:
+    """What the server keeps for outcome tracking (declared as ``ls.outcomes``).
+
+    ``recorder`` is made on first use, for the engine's ledger of that moment;
+    ``watches``: accepted regions whose retention is still to be measured;
+    ``offered``: the inline suggestion last offered per document (by URI as the client
+    spells it).
+    """
+
+    recorder: OutcomeRecorder | None = None
+    watches: list[RetentionWatch] = field(default_factory=list)
+    offered: dict[str, _Offered] = field(default_factory=dict)
+
+
 def recorder(ls: TtaLanguageServer) -> OutcomeRecorder:
     """The server's recorder, writing to the current engine's ledger."""
-    rec = getattr(ls, "outcome_recorder", None)
     ledger = ls.engine.router.ledger
     enabled = ls.loaded.config.outcomes.enabled
-    if not isinstance(rec, OutcomeRecorder):
-        rec = OutcomeRecorder(ledger, enabled)
-        ls.outcome_recorder = rec  # type: ignore[attr-defined]
+    rec = ls.outcomes.recorder
+    if rec is None:
+        rec = ls.outcomes.recorder = OutcomeRecorder(ledger, enabled)
     rec.ledger, rec.enabled = ledger, enabled
     return rec
 
@@ -82,11 +104,7 @@ def accepted(
 
 
 def _watches(ls: TtaLanguageServer) -> list[RetentionWatch]:
-    found = getattr(ls, "retention_watches", None)
-    if not isinstance(found, list):
-        found = []
-        ls.retention_watches = found  # type: ignore[attr-defined]
-    return found
+    return ls.outcomes.watches
 
 
 class RetentionWatch:
@@ -147,6 +165,87 @@ class RetentionWatch:
         rec._spawn(measure())
 
 
+@dataclass
+class _Offered:
+    """An inline suggestion on screen: where it starts and its text, until its fate is known."""
+
+    id: str
+    draft: OutcomeDraft
+    start: int
+    text: str
+
+
+def _offered(ls: TtaLanguageServer) -> dict[str, _Offered]:
+    return ls.outcomes.offered
+
+
+def inline_offered(
+    ls: TtaLanguageServer,
+    uri: str,
+    suggestion_id: str,
+    start: int,
+    text: str,
+    model: str,
+    language: str | None,
+    asked: float,
+) -> None:
+    """A suggestion was answered for ``uri``; the one offered before, if another, is dismissed.
+
+    The same suggestion answered again (from the cache, as the user types what it
+    predicted) stays one offer. Nothing here waits: a dismissed row is written in the
+    background.
+    """
+    if not ls.loaded.config.outcomes.enabled:
+        return
+    offered = _offered(ls)
+    before = offered.get(uri)
+    if before is not None and before.id == suggestion_id:
+        return
+    if before is not None:
+        decide(ls, before.draft, "dismissed")
+    draft = OutcomeDraft.start("inline", "lsp", None, language)
+    draft.started = asked
+    draft.answered(model, text)
+    offered[uri] = _Offered(suggestion_id, draft, start, text)
+
+
+def inline_accepted(ls: TtaLanguageServer, suggestion_id: str | None) -> bool:
+    """The client accepted suggestion ``suggestion_id``: record it and watch its text.
+
+    The editor has inserted it before reporting, so the region is where it was offered
+    (or, if the document moved meanwhile, the nearest place holding its text); when it
+    cannot be found the acceptance is recorded without retention. False when no
+    suggestion with that id is offered (already dismissed, or from before a restart).
+    """
+    offered = _offered(ls)
+    uri = next((u for u, o in offered.items() if o.id == suggestion_id), None)
+    if uri is None:
+        return False
+    offer = offered.pop(uri)
+    doc = ls.editor.open_document(uri)
+    source = doc.source if doc is not None else ""
+    start = offer.start
+    if source[start : start + len(offer.text)] != offer.text:
+        found = [
+            i
+            for i in (source.rfind(offer.text, 0, start), source.find(offer.text, start))
+            if i >= 0
+        ]
+        start = min(found, key=lambda i: abs(i - offer.start)) if found else -1
+    if start < 0:
+        decide(ls, offer.draft, "accepted")
+    else:
+        accepted(ls, offer.draft, uri, start, start + len(offer.text))
+    return True
+
+
+def inline_closed(ls: TtaLanguageServer, uri: str) -> None:
+    """The document was closed with a suggestion still offered: dismissed."""
+    offer = _offered(ls).pop(uri, None)
+    if offer is not None:
+        decide(ls, offer.draft, "dismissed")
+
+
 def on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
     for watch in list(_watches(ls)):
         if same_uri(watch.uri, params.text_document.uri):
@@ -154,6 +253,9 @@ def on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> N
 
 
 def measure_all(ls: TtaLanguageServer) -> None:
-    """The server is stopping: every watched region counts as left alone now."""
+    """The server is stopping: every watched region counts as left alone now, and every
+    inline suggestion still offered was not accepted."""
     for watch in list(_watches(ls)):
         watch.on_close()
+    for uri in list(_offered(ls)):
+        inline_closed(ls, uri)

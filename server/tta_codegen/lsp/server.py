@@ -26,6 +26,7 @@ from tta_codegen.engine import Engine
 from tta_codegen.lsp.client import EditorClient
 from tta_codegen.lsp.documents import DocumentTracker
 from tta_codegen.lsp.edit_session import StreamingEditSession
+from tta_codegen.lsp.outcomes import OutcomeState
 from tta_codegen.lsp.protocol import TrackingProtocol
 from tta_codegen.lsp.review_state import ReviewRegistry
 from tta_codegen.wiring import build_engine
@@ -60,6 +61,8 @@ class TtaLanguageServer(LanguageServer):
         self._old_engines: list[Engine] = []
         # Pending changes and running generations (review mode; lsp/review_state.py).
         self.review = ReviewRegistry()
+        # Outcome rows in flight, accepted regions watched for retention (lsp/outcomes.py).
+        self.outcomes = OutcomeState()
         # Feature modules subscribe here: pygls allows one handler per LSP method, and
         # several features (config, context index, reviews) care about the same events.
         self.on_open: list[

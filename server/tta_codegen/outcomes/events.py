@@ -26,8 +26,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Decision = Literal["accepted", "discarded", "regenerated", "cancelled", "failed"]
-DECISIONS: tuple[str, ...] = ("accepted", "discarded", "regenerated", "cancelled", "failed")
+# "dismissed" is an inline suggestion's end when it was not accepted (replaced by another
+# suggestion, its document closed, the server stopped): no decision on generated code.
+Decision = Literal["accepted", "discarded", "regenerated", "cancelled", "failed", "dismissed"]
+DECISIONS: tuple[str, ...] = (
+    "accepted",
+    "discarded",
+    "regenerated",
+    "cancelled",
+    "failed",
+    "dismissed",
+)
 
 # Request kinds and LSP commands as outcome kinds.
 _KINDS = {
@@ -73,11 +82,15 @@ class OutcomeDraft:
 
     def finish(self, result: GenerationResult, text: str) -> None:
         """The generation ended: what it produced (only its size is kept)."""
-        self.completed = time.time()
-        self.model = result.model
+        self.answered(result.model, text)
         self.cost_usd += result.cost_usd
         self.gates_first = result.gates_first
         self.gates_final = not failure_summary(result.gates) if result.gates else None
+
+    def answered(self, model: str | None, text: str, now: float | None = None) -> None:
+        """The code is complete (a generation's end, an inline suggestion shown)."""
+        self.completed = time.time() if now is None else now
+        self.model = model
         self.lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
     def row(self, decision: str, now: float | None = None) -> OutcomeRow:

@@ -68,7 +68,14 @@ def latest_retention(retention: Sequence[RetentionRow]) -> dict[str, float]:
 def outcome_metrics(
     outcomes: Sequence[OutcomeRow], retention: Sequence[RetentionRow]
 ) -> dict[str, Any]:
-    """The plan's metrics over ``outcomes`` (retention rows of other outcomes are ignored)."""
+    """The plan's metrics over ``outcomes`` (retention rows of other outcomes are ignored).
+
+    The plan's numbers are over generations (generate, refine, tests); inline suggestions
+    are many small offers, mostly dismissed, and would drown them: they get their own
+    ``inline_*`` keys.
+    """
+    inline = [o for o in outcomes if o.kind == "inline"]
+    outcomes = [o for o in outcomes if o.kind != "inline"]
     counts = {d: 0 for d in ("accepted", "discarded", "regenerated", "cancelled", "failed")}
     for o in outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
@@ -111,6 +118,19 @@ def outcome_metrics(
         if not accepted_lines
         else round(cost / accepted_lines, 8),
         "components_per_week": per_week,
+        **inline_metrics(inline, ratios_by_uid),
+    }
+
+
+def inline_metrics(inline: Sequence[OutcomeRow], ratios_by_uid: dict[str, float]) -> dict[str, Any]:
+    """Inline suggestions: offered, accepted, and how much of the accepted text stayed."""
+    accepted = [o for o in inline if o.outcome == "accepted"]
+    ratios = [ratios_by_uid[o.uid] for o in accepted if o.uid in ratios_by_uid]
+    return {
+        "inline_suggestions": len(inline),
+        "inline_accepted": len(accepted),
+        "inline_acceptance_rate": _rate(len(accepted), len(inline)),
+        "inline_retention_p50": _median(ratios, 4),
     }
 
 

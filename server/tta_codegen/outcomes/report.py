@@ -42,6 +42,8 @@ def _figures(
     import plotly.graph_objects as go
 
     figs: dict[str, Any] = {}
+    # The charts are about generated code; inline suggestions have their own numbers.
+    outcomes = [o for o in outcomes if o.kind != "inline"]
     layout = {
         "margin": {"l": 50, "r": 20, "t": 50, "b": 50},
         "height": 360,

@@ -1,6 +1,7 @@
 -- Inline completion in a real Neovim: the user types a signature key by key through the
 -- real input loop, each key cancels the request still waiting, ghost text appears for the
--- last one, the accept key inserts it, and leaving insert mode clears what is shown.
+-- last one, the accept key inserts it (reported to the server, which records the
+-- acceptance and its outcome), and leaving insert mode clears what is shown.
 local T = require('tta_test')
 local p = T.params
 T.setup({ codelens = false, completion = { debounce_ms = p.client_debounce_ms } })
@@ -75,6 +76,7 @@ local function type_next()
             and stats.completions[1].accepted > 0
         end, 'the acceptance in tta.stats')
         T.result.completion_stats = stats.completions
+        T.result.outcomes = stats.outcomes
         T.finish()
       end)
     end)

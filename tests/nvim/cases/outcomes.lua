@@ -4,16 +4,8 @@
 local T = require('tta_test')
 T.setup()
 local bufnr = T.open(T.params.file)
-vim.api.nvim_win_set_cursor(0, { T.params.line, 0 })
-vim.cmd('TTAGenerate ' .. T.params.description)
-T.result.generate = T.wait_done()
-T.wait_lenses(bufnr, function(ls)
-  return T.has_title(ls, '^Accept$') ~= nil
-end, 'the review lenses')
-T.run_lens(bufnr, 'Accept')
-T.wait_lenses(bufnr, function(ls)
-  return #ls == 0
-end, 'the lenses to go after Accept')
+T.result.generate = T.generate_for_review(bufnr)
+T.decide(bufnr, 'Accept')
 -- Rewrite the second half of the function, as a user would, and save.
 vim.api.nvim_buf_set_lines(bufnr, T.params.rewrite_from, T.params.rewrite_to, false, T.params.rewrite_with)
 vim.cmd.write()
@@ -21,12 +13,7 @@ T.result.after_edit = T.text(bufnr)
 -- Left alone: the server measures again after [outcomes] retention_idle_s.
 vim.wait(T.params.idle_ms)
 -- A second generation at the top, discarded.
-vim.api.nvim_win_set_cursor(0, { 1, 0 })
-vim.cmd('TTAGenerate ' .. T.params.description)
-T.result.generate2 = T.wait_done()
-T.wait_lenses(bufnr, function(ls)
-  return T.has_title(ls, '^Discard$') ~= nil
-end, 'the review lenses of the second generation')
+T.result.generate2 = T.generate_for_review(bufnr, 1)
 -- Regenerate it (:TTARegenerate on the change), then Discard the new attempt.
 vim.api.nvim_win_set_cursor(0, { 1, 0 })
 vim.cmd('TTARegenerate')
@@ -42,8 +29,5 @@ end, 'the regeneration to finish')
 T.wait_lenses(bufnr, function(ls)
   return T.has_title(ls, '^Discard$') ~= nil
 end, 'the review lenses after Regenerate')
-T.run_lens(bufnr, 'Discard')
-T.wait_lenses(bufnr, function(ls)
-  return #ls == 0
-end, 'the lenses to go after Discard')
+T.decide(bufnr, 'Discard')
 T.result.after_discard = T.text(bufnr)

@@ -4,10 +4,15 @@ A thin handler over ``completion.service``: it reads the document and cursor, as
 service, and turns the suggestion into an ``InlineCompletionItem`` whose ``range`` covers
 what the user already typed of it. Each item carries the ``tta.completionAccepted``
 command, which an editor runs when the user accepts (LSP has no accept event).
+
+Every suggestion answered is also an outcome (``lsp.outcomes.inline_offered``): accepted
+when that command arrives, dismissed when another takes its place. Offering is a dict
+write, so the answer never waits for the ledger.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lsprotocol import types
@@ -18,6 +23,7 @@ from tta_codegen.completion.context import workspace_snippets
 from tta_codegen.completion.service import CompletionService
 from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.engine import language_for
+from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.params import parse_params
 from tta_codegen.lsp.positions import position_at
 from tta_codegen.lsp.server import TtaLanguageServer
@@ -68,18 +74,30 @@ async def on_inline_completion(
             max_lines=config.context_snippet_lines,
         )
 
+    asked = time.time()
+    language = language_for(doc.path, doc.language_id)
     suggestion = await service.complete(
         ls.engine.router,
         config,
         uri,
         doc.source,
         offset,
-        language_for(doc.path, doc.language_id),
+        language,
         path=path,
         snippets=snippets,
     )
     if suggestion is None:
         return types.InlineCompletionList(items=[])
+    outcomes.inline_offered(
+        ls,
+        uri,
+        suggestion.id,
+        suggestion.start,
+        suggestion.text,
+        suggestion.model,
+        language,
+        asked,
+    )
     accepted = {"id": suggestion.id, "model": suggestion.model, "chars": len(suggestion.text)}
     item = types.InlineCompletionItem(
         insert_text=suggestion.text,
@@ -91,6 +109,7 @@ async def on_inline_completion(
 
 async def cmd_completion_accepted(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     params = parse_params(AcceptedParams, args, ACCEPTED)
+    outcomes.inline_accepted(ls, params.id)
     model = await service.accepted(ls.engine.router, params.id, params.model, params.chars)
     return {"recorded": model is not None, "model": model}
 
@@ -99,8 +118,10 @@ async def on_completion_accepted(ls: TtaLanguageServer, params: Any) -> None:
     """The same report as a notification, for clients that prefer not to wait."""
     raw = params if isinstance(params, dict) else getattr(params, "__dict__", {})
     p = AcceptedParams.model_validate(raw)
+    outcomes.inline_accepted(ls, p.id)
     await service.accepted(ls.engine.router, p.id, p.model, p.chars)
 
 
 def _closed(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
     service.forget(params.text_document.uri)
+    outcomes.inline_closed(ls, params.text_document.uri)

@@ -339,6 +339,26 @@ function T.run_lens(bufnr, title, then_choose)
   return lens
 end
 
+--- Generate at `line` (default `T.params.line`) from `T.params.description` (review
+--- mode) and wait for the change's lenses; returns the generation's answer.
+function T.generate_for_review(bufnr, line)
+  vim.api.nvim_win_set_cursor(0, { line or T.params.line, 0 })
+  vim.cmd('TTAGenerate ' .. T.params.description)
+  local done = T.wait_done()
+  T.wait_lenses(bufnr, function(ls)
+    return T.has_title(ls, '^Accept$') ~= nil
+  end, 'the review lenses')
+  return done
+end
+
+--- Run the change's `title` lens (Accept, Discard) and wait for the lenses to go.
+function T.decide(bufnr, title)
+  T.run_lens(bufnr, title)
+  T.wait_lenses(bufnr, function(ls)
+    return #ls == 0
+  end, 'the lenses to go after ' .. title)
+end
+
 local function write_result()
   local f = assert(io.open(T.params.result_path, 'w'))
   f:write(vim.json.encode(T.result))
