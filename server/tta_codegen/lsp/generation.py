@@ -377,7 +377,9 @@ def _keep_for_review(
         generated=generated,
         command=command,
         model=result.model,
-        request=request,
+        # Without its text: Regenerate rebuilds that from the document (run_regenerate), and
+        # a copy here would keep a whole old document alive while the change is pending.
+        request=dataclasses.replace(request, text=""),
         edited_while_streaming=session.user_edited_inside,
         status=result.status,
         failing_gates=_failing(result),
