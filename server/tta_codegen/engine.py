@@ -24,7 +24,8 @@ from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor
 from tta_codegen.gates.definition import required_definitions
-from tta_codegen.gates.runner import run_gates
+from tta_codegen.gates.runner import gates_for, run_gates
+from tta_codegen.gates.settings import GatesConfig
 from tta_codegen.gates.types import GateInput, GateResult, failure_summary
 from tta_codegen.layout import lead as layout_lead
 from tta_codegen.layout import starts_top_level_def
@@ -42,7 +43,7 @@ from tta_codegen.prompts.builder import PromptBuilder
 from tta_codegen.prompts.loader import PromptError
 from tta_codegen.reindent import Reindenter, common_indent
 from tta_codegen.request import GenerationRequest, language_for
-from tta_codegen.stubs import ImplementError, implement
+from tta_codegen.stubs import WHOLE_PARSE_CHARS, ImplementError, implement
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
 
@@ -302,6 +303,8 @@ class Engine:
         """Run the configured gates on the document as it would be with ``code`` in place."""
         if not self.config.gates.enabled:
             return []
+        if len(request.text) > WHOLE_PARSE_CHARS:
+            return too_long_for_gates(request, self.config.gates)
         # Building the input parses the document (to find what was asked for): off the loop.
         inp = await asyncio.to_thread(gate_input, request, code)
         return await run_gates(inp, self.config.gates)
@@ -478,6 +481,25 @@ def refinement_prompt(failures: str) -> str:
         "Fix every problem listed. Reply with the complete corrected code in one fenced code "
         "block, and nothing else."
     )
+
+
+def too_long_for_gates(request: GenerationRequest, config: GatesConfig) -> list[GateResult]:
+    """Each gate skipped, with the reason: a document this long is not judged whole.
+
+    The gates compile, lint and run the whole file; on a 20 MB document that is many
+    seconds of CPU holding the interpreter (other requests wait) and gigabytes for the
+    syntax tree, on every candidate. Judging a slice instead would report names defined
+    elsewhere in the file as undefined, so the code is delivered unjudged, and says so.
+    """
+    names = gates_for(
+        GateInput(path=request.path, text="", language=request.language, workspace_root=None),
+        config,
+    )
+    reason = (
+        f"skipped: the document has {len(request.text):,} characters; gates judge documents "
+        f"of up to {WHOLE_PARSE_CHARS:,}"
+    )
+    return [GateResult(name, True, reason, skipped=True) for name in names]
 
 
 def gate_input(request: GenerationRequest, code: str) -> GateInput:

@@ -39,14 +39,13 @@ def lead(text: str, offset: int, *, language: str, top_level_def: bool) -> str:
     with PEP 8's two blank lines above a top-level definition that follows other code."""
     out = ""
     if at_line_end(text, offset):
-        out = "\n"
-        above = 0
+        out, above, code_above = "\n", 0, True
     else:
         line_start = text.rfind("\n", 0, offset) + 1
         if text[line_start:offset].strip():
             return ""  # inside a line: an inline insertion, not ours to reshape
-        above = _blank_lines_above(text, line_start)
-    if language == "python" and top_level_def and text[:offset].strip():
+        above, code_above = _blank_lines_above(text, line_start)
+    if language == "python" and top_level_def and code_above:
         out += "\n" * max(PEP8_TOP_LEVEL_BLANKS - above, 0)
     return out
 
@@ -62,32 +61,36 @@ def trail(text: str, offset: int, code: str, *, language: str) -> str:
     if text[line_start:offset].strip() and rest_of_line.strip():
         return ""  # inline insertion between text on the same line
     out = "" if code.endswith("\n") else "\n"
-    after = text[offset:]
-    if (
-        language == "python"
-        and after.strip()
-        and any(_TOP_LEVEL_DEF.match(line) for line in code.splitlines())
-    ):
-        out += "\n" * max(PEP8_TOP_LEVEL_BLANKS - _blank_lines_below(after), 0)
+    if language == "python" and any(_TOP_LEVEL_DEF.match(line) for line in code.splitlines()):
+        below, code_below = _blank_lines_below(text, offset)
+        if code_below:
+            out += "\n" * max(PEP8_TOP_LEVEL_BLANKS - below, 0)
     return out
 
 
-def _blank_lines_above(text: str, line_start: int) -> int:
-    """Whitespace-only lines right above the line starting at ``line_start``."""
-    lines = text[:line_start].split("\n")[:-1]
-    count = 0
-    for line in reversed(lines):
-        if line.strip():
-            break
+def _blank_lines_above(text: str, line_start: int) -> tuple[int, bool]:
+    """Whitespace-only lines right above the line starting at ``line_start``, and whether
+    anything but whitespace is above them. Walks back a line at a time, so a long
+    document is neither copied nor split."""
+    count, end = 0, line_start - 1  # end: the newline closing the line above
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        if text[start:end].strip():
+            return count, True
         count += 1
-    return count
+        end = start - 1
+    return count, False
 
 
-def _blank_lines_below(after: str) -> int:
-    """Lines that will be blank between inserted code (ending in a newline) and ``after``."""
-    count = 0
-    for line in after.split("\n")[:-1]:
-        if line.strip():
-            break
+def _blank_lines_below(text: str, offset: int) -> tuple[int, bool]:
+    """Lines that will be blank between inserted code (ending in a newline) and the text
+    from ``offset``, and whether anything but whitespace follows. A line at a time."""
+    count, pos = 0, offset
+    while True:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return count, bool(text[pos:].strip())
+        if text[pos:nl].strip():
+            return count, True
         count += 1
-    return count
+        pos = nl + 1

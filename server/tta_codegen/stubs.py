@@ -11,13 +11,25 @@ using :mod:`ast`; no editor, no model.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
+import re
 import textwrap
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+# Above this many characters a text is not parsed whole to find the stub at a line:
+# parsing 20 MB of Python takes seconds of CPU and gigabytes for the tree, on every
+# request. The top-level statements around the line are parsed instead (a function and
+# whatever class holds it sit inside one of them), widened while that is in doubt.
+WHOLE_PARSE_CHARS = 1_000_000
+WINDOW_CHARS = 1_000_000  # the most parsed around a line; beyond it: no stub found
+_WIDEN_TRIES = 8
+# A line at column 0 that starts a top-level statement (not a continuation of one).
+_CONTINUES = re.compile(r"[\s#)\]}]|(?:else|elif|except|finally)\b|$")
 
 
 @dataclass(frozen=True)
@@ -69,21 +81,26 @@ def is_stub(fn: FunctionNode) -> bool:
 
 
 def _line_offsets(text: str) -> list[int]:
-    offsets = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            offsets.append(i + 1)
-    return offsets
+    return [0, *(m.end() for m in re.finditer("\n", text))]
 
 
 def _functions(tree: ast.AST) -> list[FunctionNode]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 
-def find_stub(text: str, *, line: int | None = None, symbol: str | None = None) -> Stub | None:
+def find_stub(
+    text: str,
+    *,
+    line: int | None = None,
+    symbol: str | None = None,
+    line_start: int | None = None,
+) -> Stub | None:
     """The innermost stub whose decorators, ``def`` line or body hold 0-based ``line``, or
     the stub named ``symbol`` (``name`` or ``Class.name``); None when there is none or the
-    text does not parse."""
+    text does not parse. ``line_start`` (the offset of ``line``, when the caller has a line
+    index) spares a walk to it in a long text."""
+    if line is not None and symbol is None and len(text) > WHOLE_PARSE_CHARS:
+        return _find_near(text, line, line_start)
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -92,15 +109,92 @@ def find_stub(text: str, *, line: int | None = None, symbol: str | None = None) 
     if symbol is not None:
         found = _by_symbol(tree, symbol)
     elif line is not None:
-        lineno = line + 1
-        for fn in _functions(tree):
-            first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
-            last = fn.end_lineno or fn.lineno
-            if first <= lineno <= last and (found is None or fn.lineno > found.lineno):
-                found = fn
+        found = _innermost(tree, line + 1)
     if found is None or not is_stub(found):
         return None
     return _stub(text, found)
+
+
+def _find_near(text: str, line: int, line_start: int | None) -> Stub | None:
+    """:func:`find_stub` by line in a long text: parse only the statements around it."""
+    if line_start is None:
+        line_start = 0
+        for _ in range(line):
+            nl = text.find("\n", line_start)
+            if nl < 0:
+                return None
+            line_start = nl + 1
+    lo = _statement_at_or_before(text, line_start)
+    hi = _statement_after(text, line_start)
+    for _ in range(_WIDEN_TRIES):
+        if lo is None or hi is None or hi - lo > WINDOW_CHARS:
+            return None
+        window = text[lo:hi]
+        try:
+            tree = ast.parse(window)
+        except (SyntaxError, ValueError):
+            # Cut inside a statement (a string or bracket spanning a column-0 line): widen.
+            wider = (
+                _statement_at_or_before(text, _line_before(text, lo)) if lo else 0,
+                _statement_after(text, hi) if hi < len(text) else hi,
+            )
+            if wider == (lo, hi):
+                return None  # the whole text around the line does not parse
+            lo, hi = wider
+            continue
+        found = _innermost(tree, text.count("\n", lo, line_start) + 1)
+        if found is not None and lo > 0 and _first_line(found) == 1:
+            # Decorators (or what else belongs to it) may sit above the window.
+            lo = _statement_at_or_before(text, _line_before(text, lo))
+            continue
+        if found is None or not is_stub(found):
+            return None
+        stub = _stub(window, found)
+        return dataclasses.replace(stub, start=stub.start + lo, end=stub.end + lo)
+    return None
+
+
+def _line_before(text: str, start: int) -> int:
+    return text.rfind("\n", 0, max(0, start - 1)) + 1
+
+
+def _statement_at_or_before(text: str, start: int) -> int | None:
+    """The start of the top-level statement holding the line at ``start``."""
+    pos = start
+    while pos > 0 and _CONTINUES.match(text, pos):
+        if start - pos > WINDOW_CHARS:
+            return None
+        pos = _line_before(text, pos)
+    return pos
+
+
+def _statement_after(text: str, start: int) -> int | None:
+    """The start of the next top-level statement after the line at ``start`` (or the end)."""
+    pos = start
+    while True:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+        if pos >= len(text) or not _CONTINUES.match(text, pos):
+            return pos
+        if pos - start > WINDOW_CHARS:
+            return None
+
+
+def _first_line(fn: FunctionNode) -> int:
+    return min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+
+
+def _innermost(tree: ast.AST, lineno: int) -> FunctionNode | None:
+    """The innermost function whose decorators, ``def`` line or body hold 1-based ``lineno``."""
+    found: FunctionNode | None = None
+    for fn in _functions(tree):
+        first = _first_line(fn)
+        last = fn.end_lineno or fn.lineno
+        if first <= lineno <= last and (found is None or fn.lineno > found.lineno):
+            found = fn
+    return found
 
 
 def _by_symbol(tree: ast.Module, symbol: str) -> FunctionNode | None:

@@ -25,6 +25,9 @@ class RawServer:
         self.unmatched: list[dict[str, Any]] = []  # answers to no request of ours (id: null)
         self.server_requests: list[dict[str, Any]] = []
         self.docs: dict[str, TextDocument] = {}
+        # Echo each applied edit as the whole text, as full-sync clients do (the default is
+        # one incremental change per edit).
+        self.full_sync = False
         self._reader = asyncio.ensure_future(self._read())
         self._err = asyncio.ensure_future(self._read_stderr())
 
@@ -125,10 +128,18 @@ class RawServer:
                     text=e["newText"],
                 )
                 doc.apply_change(change)
+                if self.full_sync:
+                    continue
                 doc.version = (doc.version or 0) + 1
                 self.notify("textDocument/didChange", {
                     "textDocument": {"uri": doc.uri, "version": doc.version},
                     "contentChanges": [{"range": e["range"], "text": e["newText"]}],
+                })  # fmt: skip
+            if self.full_sync:
+                doc.version = (doc.version or 0) + 1
+                self.notify("textDocument/didChange", {
+                    "textDocument": {"uri": doc.uri, "version": doc.version},
+                    "contentChanges": [{"text": doc.source}],
                 })  # fmt: skip
         return True
 

@@ -19,9 +19,12 @@ from tta_codegen.cli.app import EXIT_FAILED, app, fail, setup_logging
 def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
     """Run the language server (LSP over stdio, or TCP with --tcp)."""
     setup_logging(log_level)
+    from tta_codegen.lsp.memory import release_large_blocks
     from tta_codegen.lsp.server import create_server
 
     server = create_server()
+
+    release_large_blocks()  # a closed document's memory goes back to the system
 
     if tcp:
         host, sep, port = tcp.rpartition(":")

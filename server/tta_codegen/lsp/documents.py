@@ -28,6 +28,7 @@ class TextChange:
     text: str
     version: int | None
     after: str  # the whole document after this change
+    before: str = ""  # the whole document before it (a reference: the text is never copied)
 
     @property
     def delta(self) -> int:
@@ -87,8 +88,13 @@ class DocumentTracker:
             text = change.text
         else:
             apply(identifier, change)
-            start, end, text = minimal_replacement(before, doc.source)
-        event = TextChange(min(start, end), max(start, end), text, identifier.version, doc.source)
+            # A document with a kept line index (lsp/textindex.py) found the replacement
+            # already; comparing 20 MB twice per full-sync change is not needed.
+            found = getattr(doc, "last_replacement", None)
+            start, end, text = found or minimal_replacement(before, doc.source)
+        event = TextChange(
+            min(start, end), max(start, end), text, identifier.version, doc.source, before
+        )
         for listener in listeners:
             listener.on_change(event)
 

@@ -64,6 +64,8 @@ class IndexedTextDocument(TextDocument):
         self._index_for: str | None = None
         self._starts: list[int] = [0]  # start offset of each line, then the total length
         self.rebuilds = 0  # whole-document splits so far (the costly part): for tests
+        # (start, end, text) of the last full-sync change, as minimal_replacement found it.
+        self.last_replacement: tuple[int, int, str] | None = None
 
     def _index(self) -> tuple[str, list[int]]:
         source = self.source
@@ -91,6 +93,10 @@ class IndexedTextDocument(TextDocument):
             return ServerTextPosition(len(starts) - 1, 0)
         return ServerTextPosition(row, offset - starts[row])
 
+    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        self.last_replacement = None
+        super().apply_change(change)
+
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
         source, starts = self._index()
         lines = _Lines(source, starts)
@@ -113,6 +119,7 @@ class IndexedTextDocument(TextDocument):
         source, starts = self._index()
         start_off, end_off, text = minimal_replacement(source, change.text)
         self._replace(source, starts, start_off, end_off, text, whole=change.text)
+        self.last_replacement = (start_off, end_off, text)
 
     def _replace(
         self,

@@ -142,7 +142,10 @@ def stub_at(doc: TextDocument, line: int) -> Stub | None:
     """The Python stub (body only docstring/pass/.../raise NotImplementedError) at ``line``."""
     if language_for(doc.path, doc.language_id) != "python":
         return None
-    return find_stub(doc.source, line=line)
+    # The line's offset comes from the document's line index (lsp/textindex.py): in a long
+    # document only the statements around it are parsed.
+    line_start = doc.offset_at_position(types.Position(line=line, character=0))
+    return find_stub(doc.source, line=line, line_start=line_start)
 
 
 def generate_request(doc: TextDocument, offset: int, params: GenerateParams) -> GenerationRequest:
@@ -382,7 +385,9 @@ def _keep_for_review(
         generated=generated,
         command=command,
         model=result.model,
-        request=request,
+        # Without its text: Regenerate rebuilds that from the document (run_regenerate), and
+        # a copy here would keep a whole old document alive while the change is pending.
+        request=dataclasses.replace(request, text=""),
         edited_while_streaming=session.user_edited_inside,
         status=result.status,
         failing_gates=_failing(result),
