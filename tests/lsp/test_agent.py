@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.agents.lsp_server import COMMAND
 from tests.fakes.openhands import (
@@ -38,7 +36,7 @@ from tests.fakes.openhands import (
 )
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
-from tests.lsp.harness import Editor, provider_settings, server_env, stop_editor
+from tests.lsp.harness import Editor, provider_settings, server_env, start_editor, stop_editor
 from tta_codegen.config import OpenHandsConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,28 +55,13 @@ def _pythonpath() -> str:
 
 
 async def _start(root: Path, settings: dict[str, Any], env: dict[str, str]) -> Editor:
-    """As ``harness.start_editor``, with the test server that adds ``COMMAND``."""
-    config = ClientServerConfig(
+    """``harness.start_editor`` with the test server that adds ``COMMAND``."""
+    return await start_editor(
+        root,
+        settings,
+        env=server_env({"PYTHONPATH": _pythonpath(), **env}, home=root.parent),
         server_command=[sys.executable, "-m", "tests.agents.lsp_server"],
-        server_env=server_env({"PYTHONPATH": _pythonpath(), **env}, home=root.parent),
     )
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
-    editor = Editor(client, root)
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def _apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        return editor.apply_edit(params)
-
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options=settings,
-        )
-    )
-    return editor
 
 
 @pytest_asyncio.fixture
