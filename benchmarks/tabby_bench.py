@@ -37,7 +37,6 @@ import contextlib
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,9 +46,16 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.protocol import JsonRPCRequestMessage
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 from tests.fakes.provider import FakeProvider, Reply, Rule
-from tests.lsp.harness import Editor, provider_settings, server_env, stop_editor
+from tests.lsp.harness import (
+    Editor,
+    provider_settings,
+    serve_command,
+    server_env,
+    start_editor,
+    stop_editor,
+)
 
 from benchmarks._common import BenchmarkError, ChunkClock, summary_ms
 from benchmarks.lsp_bench import FAST, wait_for_index
@@ -201,43 +207,36 @@ async def _start(
     ask: Callable[[Side, str], Any],
     check: Callable[[Side, str, Any], str | None],
 ) -> Side:
-    """Start a server and initialise it as the harness's editor does (VS Code capabilities).
-
-    It mirrors ``tests.lsp.harness.start_editor`` for any server command, with one
-    ``workspace/applyEdit`` handler that also times the edits, for both servers alike.
-    """
+    """Start a server with the harness's ``start_editor`` (VS Code capabilities), its edits
+    applied through :meth:`Side.apply`, which also times them, for both servers alike."""
     root.mkdir(parents=True, exist_ok=True)
-    client = await ClientServerConfig(server_command=command, server_env=env).start()
-    if not isinstance(client, LanguageClient):
-        raise BenchmarkError(f"{name}: pytest-lsp gave no language client")
-    side = Side(name, Editor(client, root), ask, check)
-    _structure_tabby_apply_edit(client)
+    side: Side | None = None
 
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def _apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+    def apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        # Edits come only from a generation, so after ``side`` is set below.
+        assert side is not None
         return side.apply(params)
 
-    @client.feature(TABBY_APPLY_EDIT)
-    def _tabby_apply(params: types.ApplyWorkspaceEditParams) -> bool:
-        # What the Tabby VS Code extension answers: applied or not, in one round trip.
-        return side.apply(params).applied
-
     try:
-        await asyncio.wait_for(
-            client.initialize_session(
-                types.InitializeParams(
-                    capabilities=client_capabilities("visual-studio-code"),
-                    client_info=types.ClientInfo(name="tta-benchmark", version="1"),
-                    root_uri=root.as_uri(),
-                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-                    initialization_options=init_options,
-                )
-            ),
-            START_TIMEOUT,
+        editor = await start_editor(
+            root,
+            init_options,
+            env=env,
+            server_command=command,
+            apply=apply,
+            client_info=types.ClientInfo(name="tta-benchmark", version="1"),
+            timeout=START_TIMEOUT,
         )
     except Exception as exc:
-        await client.stop()
         raise BenchmarkError(f"{name} ({' '.join(command)}) did not initialise: {exc}") from exc
+    side = Side(name, editor, ask, check)
+    _structure_tabby_apply_edit(editor.client)
+
+    @editor.client.feature(TABBY_APPLY_EDIT)
+    def _tabby_apply(params: types.ApplyWorkspaceEditParams) -> bool:
+        # What the Tabby VS Code extension answers: applied or not, in one round trip.
+        return apply(params).applied
+
     return side
 
 
@@ -378,7 +377,7 @@ async def _wait_for_health(fake: FakeProvider) -> None:
 
 async def _sides(cfg: TabbyBenchConfig, fake: FakeProvider, home: Path) -> list[Side]:
     sides: list[Side] = []
-    tta = [sys.executable, "-m", "tta_codegen", "serve", "--log-level", "warning"]
+    tta = serve_command()
     try:
         for name, extra in (("tta-default", {}), ("tta-fast", FAST)):
             h = home / name

@@ -6,6 +6,7 @@ import pytest
 import pytest_asyncio
 
 from tests.fakes.provider import FakeProvider
+from tests.fakes.trust import REPLY
 
 
 @pytest_asyncio.fixture
@@ -17,6 +18,19 @@ async def fake() -> AsyncIterator[FakeProvider]:
         yield provider
     finally:
         await provider.stop()
+
+
+@pytest_asyncio.fixture
+async def evil() -> AsyncIterator[FakeProvider]:
+    """A second fake: the server a cloned repository's config points at (workspace trust,
+    tests/fakes/trust.py). It answers every request with ``tests.fakes.trust.CODE``."""
+    server = FakeProvider()
+    server.default = REPLY
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @pytest.fixture(autouse=True)

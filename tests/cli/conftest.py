@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +84,42 @@ async def run_cli(
         raise
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+def run_in_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], answer: bytes | None
+) -> tuple[int, str]:
+    """Run ``python -m tta_codegen ARGS`` in a terminal (a pty) and answer its ``Write ...?``
+    prompt with ``answer``, or with Ctrl-C (SIGINT) when ``answer`` is None.
+
+    Blocking (the pty is read directly): call it through ``asyncio.to_thread`` so the fake
+    provider keeps answering. Returns the exit code and everything the terminal showed.
+    """
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tta_codegen", *args],
+        cwd=cwd, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + HANG_GUARD_S  # a hang guard only
+    while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            seen += os.read(master, 4096)
+        except OSError:
+            break
+    if answer is None:
+        proc.send_signal(signal.SIGINT)
+    else:
+        os.write(master, answer)
+    proc.wait(HANG_GUARD_S)  # a hang guard only
+    try:
+        while chunk := os.read(master, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(master)
+    return proc.returncode, seen.decode(errors="replace")
 
 
 # CI runs as root, and root writes a 0444 file anyway: permission tests drop the

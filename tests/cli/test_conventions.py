@@ -8,19 +8,15 @@ columns.
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import RunCli, cli_env, fake_config
+from tests.cli.conftest import RunCli, cli_env, fake_config, run_in_terminal
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
 
@@ -72,32 +68,6 @@ async def test_help_and_version_still_exit_0(ws: Path, cli: RunCli) -> None:
     assert r.code == 0 and "tta-codegen" in r.stdout
 
 
-def _interrupt_at_prompt(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    """Run in a terminal, wait for the ``Write ...?`` prompt, then Ctrl-C (SIGINT)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tta_codegen", *args],
-        cwd=cwd, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
-    )  # fmt: skip
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + HANG_GUARD_S  # hang guard only
-    while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            seen += os.read(master, 4096)
-        except OSError:
-            break
-    proc.send_signal(signal.SIGINT)
-    proc.wait(HANG_GUARD_S)
-    try:
-        while chunk := os.read(master, 4096):
-            seen += chunk
-    except OSError:
-        pass
-    os.close(master)
-    return proc.returncode, seen.decode(errors="replace")
-
-
 async def test_ctrl_c_at_the_write_prompt_exits_130_and_writes_nothing(
     ws: Path, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -105,7 +75,7 @@ async def test_ctrl_c_at_the_write_prompt_exits_130_and_writes_nothing(
     (ws / "mod.py").write_text("import os\n")
     env = cli_env(tmp_path / "home")
     args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
-    code, screen = await asyncio.to_thread(_interrupt_at_prompt, args, ws, env)
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, None)
     assert "Write mod.py?" in screen
     assert code == 130, screen
     assert "Aborted!" not in screen
@@ -187,6 +157,7 @@ async def test_stats_text_names_the_ledger_and_keeps_columns(
         capture_output=True,
         text=True,
         check=True,
+        timeout=HANG_GUARD_S,  # a hang guard only: the script records two rows
     )
     ledger_path = done.stdout.strip()
     r = await cli("stats")

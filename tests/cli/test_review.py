@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from tests.cli.conftest import RunCli, cli_env
+from tests.cli.conftest import RunCli, cli_env, run_in_terminal
 from tests.cli.test_generate import CODE, REPLY, use_fake
 from tests.fakes.provider import FakeProvider
-from tests.guards import HANG_GUARD_S
 
 
 async def test_diff_prints_a_patch_and_writes_nothing(
@@ -46,33 +40,6 @@ async def test_yes_writes_and_bad_combination_is_a_usage_error(
     assert r.code == 2 and "--diff needs" in r.stderr
 
 
-def _run_in_terminal(
-    args: list[str], cwd: Path, env: dict[str, str], answer: bytes
-) -> tuple[int, str]:
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tta_codegen", *args],
-        cwd=cwd, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
-    )  # fmt: skip
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + HANG_GUARD_S  # guards against a hang only
-    while b"Write " not in seen and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            seen += os.read(master, 4096)
-        except OSError:
-            break
-    os.write(master, answer)
-    proc.wait(HANG_GUARD_S)
-    try:
-        while chunk := os.read(master, 4096):
-            seen += chunk
-    except OSError:
-        pass
-    os.close(master)
-    return proc.returncode, seen.decode(errors="replace")
-
-
 async def test_terminal_shows_the_diff_and_asks(
     ws: Path, fake: FakeProvider, tmp_path: Path
 ) -> None:
@@ -82,9 +49,9 @@ async def test_terminal_shows_the_diff_and_asks(
     target.write_text("import os\n")
     env = cli_env(tmp_path / "home")
     args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
-    code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"n\n")
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"n\n")
     assert code == 0 and "+def add(a, b):" in screen and "Write mod.py?" in screen
     assert target.read_text() == "import os\n"  # "no" writes nothing
-    code, screen = await asyncio.to_thread(_run_in_terminal, args, ws, env, b"y\n")
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"y\n")
     assert code == 0
     assert target.read_text() == "import os\n\n\n" + CODE  # PEP 8: two blank lines

@@ -9,41 +9,19 @@ command gate and ``gates.python``; nothing of that may happen until the folder i
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from tests.cli.conftest import RunCli
-from tests.fakes.provider import FakeProvider, Reply
-
-USER_KEY = "sk-proj-USERSrealKEY0123456789abcdefghijklmn"
-CODE = "def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, n))\n"
-
-
-@pytest_asyncio.fixture
-async def evil() -> AsyncIterator[FakeProvider]:
-    server = FakeProvider()
-    server.default = Reply.text(f"```python\n{CODE}```\n")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+from tests.fakes.provider import FakeProvider
+from tests.fakes.trust import ENV, keyed, write_user_config
 
 
 @pytest.fixture
 def user_config(tmp_path: Path, fake: FakeProvider) -> Path:
     """The user's own provider (the `fake`), paired with the user's key, in the user file."""
-    path = tmp_path / "home" / ".config" / "tta-codegen" / "config.toml"
-    path.parent.mkdir(parents=True)
-    path.write_text(
-        f'[providers.mine]\nkind = "openai"\nbase_url = "{fake.base_url}"\n'
-        'api_key_env = "OPENAI_API_KEY"\n\n[[models]]\nid = "mine-model"\nprovider = "mine"\n'
-    )
-    fake.default = Reply.text(f"```python\n{CODE}```\n")
-    return path
+    return write_user_config(tmp_path / "home" / ".config", fake)
 
 
 def repo_config(evil: FakeProvider, *, own_provider: bool, command: str = "true") -> str:
@@ -62,15 +40,6 @@ def repo_config(evil: FakeProvider, *, own_provider: bool, command: str = "true"
         + '\n[gates]\nenabled = ["syntax", "repo-check", "mypy"]\npython = "/nonexistent/python3"\n'
         + f'\n[[gates.commands]]\nname = "repo-check"\ncommand = "{command}"\n'
     )
-
-
-def keyed(server: FakeProvider) -> list[str]:
-    return [
-        r.path for r in server.requests if r.headers.get("authorization") == f"Bearer {USER_KEY}"
-    ]
-
-
-ENV = {"OPENAI_API_KEY": USER_KEY}
 
 
 async def test_the_issues_repository_config_gets_nothing_until_trusted(

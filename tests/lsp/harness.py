@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,14 @@ def provider_settings(
     return settings
 
 
+ApplyHook = Callable[[types.ApplyWorkspaceEditParams], types.ApplyWorkspaceEditResult]
+
+
+def serve_command(log_level: str = "warning") -> list[str]:
+    """Our language server over stdio, as editors start it."""
+    return [sys.executable, "-m", "tta_codegen", "serve", "--log-level", log_level]
+
+
 async def start_editor(
     root: Path,
     settings: dict[str, Any] | None,
@@ -247,28 +256,48 @@ async def start_editor(
     capabilities: str = "visual-studio-code",
     encoding: str = "utf-16",
     log_level: str = "warning",
+    server_command: list[str] | None = None,
+    apply: ApplyHook | None = None,
+    client_info: types.ClientInfo | None = None,
+    timeout: float = HANG_GUARD_S,
 ) -> Editor:
+    """Start a language server over stdio and initialise it as ``capabilities``' editor does.
+
+    ``server_command`` is our server by default (``serve_command``); a benchmark passes a
+    peer's, a test its own wrapper. ``apply`` handles ``workspace/applyEdit`` instead of
+    ``editor.apply_edit``, for a caller that also watches the edits (and calls that itself). A
+    server that fails to initialise is stopped before the error is raised. ``timeout`` only
+    guards against a hang: start-up and ``initialize`` take about a second idle.
+    """
     config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "tta_codegen", "serve", "--log-level", log_level],
+        server_command=server_command or serve_command(log_level),
         server_env=env or server_env(home=root.parent),
     )
     client = await config.start()
     assert isinstance(client, LanguageClient)
     editor = Editor(client, root, encoding=encoding)
+    handler: ApplyHook = editor.apply_edit if apply is None else apply
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def _apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        return editor.apply_edit(params)
+        return handler(params)
 
-    caps = client_capabilities(capabilities)
-    result = await client.initialize_session(
-        types.InitializeParams(
-            capabilities=caps,
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options=settings,
+    try:
+        result = await asyncio.wait_for(
+            client.initialize_session(
+                types.InitializeParams(
+                    capabilities=client_capabilities(capabilities),
+                    client_info=client_info,
+                    root_uri=root.as_uri(),
+                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                    initialization_options=settings,
+                )
+            ),
+            timeout,
         )
-    )
+    except BaseException:
+        await client.stop()
+        raise
     editor.server_capabilities = result.capabilities
     return editor
 

@@ -8,40 +8,19 @@ adds a command gate. The key may reach ``evil`` only once the workspace is trust
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from tests.fakes.provider import FakeProvider, Reply
+from tests.fakes.provider import FakeProvider
+from tests.fakes.trust import ENV, keyed, write_user_config
 from tests.reliability.rpc import RawServer
-
-USER_KEY = "sk-proj-USERSrealKEY0123456789abcdefghijklmn"
-CODE = "def is_prime(n):\n    return n > 1\n"
-
-
-@pytest_asyncio.fixture
-async def evil() -> AsyncIterator[FakeProvider]:
-    server = FakeProvider()
-    server.default = Reply.text(f"```python\n{CODE}```\n")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
 def ws(tmp_path: Path, fake: FakeProvider, evil: FakeProvider) -> Path:
-    user = tmp_path / ".config" / "tta-codegen" / "config.toml"
-    user.parent.mkdir(parents=True)
-    user.write_text(
-        f'[providers.mine]\nkind = "openai"\nbase_url = "{fake.base_url}"\n'
-        'api_key_env = "OPENAI_API_KEY"\n\n[[models]]\nid = "mine-model"\nprovider = "mine"\n'
-    )
-    fake.default = Reply.text(f"```python\n{CODE}```\n")
+    write_user_config(tmp_path / ".config", fake)
     root = tmp_path / "repo"
     root.mkdir()
     (root / "tta-codegen.toml").write_text(
@@ -54,7 +33,7 @@ def ws(tmp_path: Path, fake: FakeProvider, evil: FakeProvider) -> Path:
 
 async def start(tmp_path: Path) -> RawServer:
     # RawServer puts XDG_CONFIG_HOME at tmp_path/.config: the user file above.
-    return await RawServer.start(tmp_path, env={"OPENAI_API_KEY": USER_KEY})
+    return await RawServer.start(tmp_path, env=ENV)
 
 
 async def generate(server: RawServer, ws: Path) -> dict[str, Any]:
@@ -65,15 +44,10 @@ async def generate(server: RawServer, ws: Path) -> dict[str, Any]:
         "workspace/executeCommand",
         {"command": "tta.generate", "arguments": [{"textDocument": {"uri": uri},
          "position": {"line": 0, "character": 0}, "description": "a function is_prime(n)"}]},
-        timeout=120,  # hang guard: a generation against the fake takes about a second
     )  # fmt: skip
     assert "result" in answer, answer
     result: dict[str, Any] = answer["result"]
     return result
-
-
-def keyed(server: FakeProvider) -> int:
-    return sum(r.headers.get("authorization") == f"Bearer {USER_KEY}" for r in server.requests)
 
 
 def warnings(server: RawServer) -> list[str]:

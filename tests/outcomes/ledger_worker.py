@@ -1,6 +1,7 @@
 """One writer process for the team-ledger tests (run as a script, not collected).
 
-``spend URL_OR_PATH GO_FILE``: wait for GO_FILE, then spend 0.125 per request against a
+``spend URL_OR_PATH GO_FILE``: connect, say so (``ready-PID`` beside GO_FILE), wait for
+GO_FILE, then spend 0.125 per request against a
 daily budget of 10.0 through the real budget check (reserve, then the row settles it)
 until refused; print how many requests it sent.
 
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.guards import SLOW_HANG_GUARD_S
 from tta_codegen.models.budget import BudgetExceeded, check_budget
 from tta_codegen.models.ledger import CostLedger, LedgerBackend, LedgerRow, OutcomeRow
 from tta_codegen.models.ledger_pg import TeamLedger
@@ -41,6 +43,7 @@ def row(cost: float) -> LedgerRow:
 async def spend(target: str, go: Path) -> int:
     ledger = open_backend(target, go.parent / f"local-{os.getpid()}.sqlite3")
     ledger.spent_since_sync(0)  # connect and set up before the start line
+    (go.parent / f"ready-{os.getpid()}").touch()
     while not go.exists():
         await asyncio.sleep(0.005)
     budget = BudgetConfig(daily_usd=10.0)
@@ -82,7 +85,8 @@ def write(url: str, local: Path, n: int, out: Path) -> None:
             f.write(f"requests {r.uid}\noutcomes {o.uid}\n")
             f.flush()
             time.sleep(0.01)
-    deadline = time.monotonic() + 120  # hang guard: the database is back within seconds
+    # A hang guard: the database is back within seconds.
+    deadline = time.monotonic() + SLOW_HANG_GUARD_S
     while ledger.local.outbox_sync() and time.monotonic() < deadline:
         ledger.sync_sync()
         time.sleep(0.1)

@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tests.guards import SLOW_HANG_GUARD_S
+
 PG_USER = "ttapg"
 PASSWORD = "ledger-test-pw"  # a throwaway cluster's, passed through the environment
 
@@ -77,7 +79,7 @@ class Cluster:
             cmd,
             check=True,
             capture_output=True,
-            timeout=120,  # hang guard: initdb and pg_ctl take a second or two
+            timeout=SLOW_HANG_GUARD_S,  # a hang guard: initdb and pg_ctl take a second or two
         )
 
     @property

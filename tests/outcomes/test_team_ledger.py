@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import SLOW_HANG_GUARD_S
 from tests.outcomes import pg
 from tta_codegen.models.ledger import CostLedger
 from tta_codegen.models.ledger_pg import TeamLedger, open_ledger
@@ -25,7 +26,9 @@ def env() -> dict[str, str]:
     return dict(
         os.environ,
         TTA_TEST_PG_PW=pg.PASSWORD,
-        PYTHONPATH=os.pathsep.join([str(ROOT / "server"), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT / "server"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+        ),
     )
 
 
@@ -84,11 +87,17 @@ def test_eight_processes_never_exceed_one_daily_budget(target: str, tmp_path: Pa
         )
         for _ in range(8)
     ]
-    time.sleep(1.0)  # let every process connect, so they start spending together
+    # Every process connects before any spends, so they really race (asserted below).
+    deadline = time.monotonic() + SLOW_HANG_GUARD_S  # a hang guard: they connect in seconds
+    while len(list(tmp_path.glob("ready-*"))) < len(procs):
+        failed = [p for p in procs if p.poll() is not None]
+        assert not failed, failed[0].communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the writers did not connect within the hang guard"
+        time.sleep(0.02)
     go.touch()
     counts = []
     for p in procs:
-        out, err = p.communicate(timeout=300)  # hang guard: the run takes seconds
+        out, err = p.communicate(timeout=SLOW_HANG_GUARD_S)  # a hang guard: seconds idle
         assert p.returncode == 0, err[-2000:]
         counts.append(int(out.strip()))
     spent, rows = total_spent(target, tmp_path)
@@ -122,7 +131,7 @@ def test_killing_the_database_mid_run_loses_and_duplicates_nothing(
         for i in range(4)
     ]
     # Stop the database once every writer is well into its run.
-    deadline = time.monotonic() + 120  # hang guard: writers start within seconds
+    deadline = time.monotonic() + SLOW_HANG_GUARD_S  # a hang guard: writers start in seconds
     while time.monotonic() < deadline and not all(
         (tmp_path / f"uids{i}").exists()
         and len((tmp_path / f"uids{i}").read_text().splitlines()) >= 60
@@ -130,10 +139,10 @@ def test_killing_the_database_mid_run_loses_and_duplicates_nothing(
     ):
         time.sleep(0.02)
     cluster.stop("immediate")  # a crash: no clean shutdown, connections cut
-    time.sleep(1.0)
+    time.sleep(1.0)  # an outage the writers live through (longer on a busy machine: fine)
     cluster.start()
     for p in procs:
-        out, err = p.communicate(timeout=300)  # hang guard: the run takes seconds
+        out, err = p.communicate(timeout=SLOW_HANG_GUARD_S)  # a hang guard: seconds idle
         assert p.returncode == 0, err[-2000:]
         assert out.strip() == "0", "the outbox was not emptied"
     written: dict[str, set[str]] = {"requests": set(), "outcomes": set()}

@@ -66,7 +66,9 @@ class RawServer:
         self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
         return await asyncio.wait_for(fut, timeout)
 
-    async def answer_to(self, message: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+    async def answer_to(
+        self, message: dict[str, Any], timeout: float = HANG_GUARD_S
+    ) -> dict[str, Any]:
         """Send ``message`` as it is (any shape, with an ``id``) and wait for its answer."""
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message["id"]] = fut
