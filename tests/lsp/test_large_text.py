@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tta_codegen import stubs
 from tta_codegen.lsp.documents import TextChange
-from tta_codegen.lsp.edit_session import _Pending, _same_result
+from tta_codegen.lsp.edit_session import _InFlight, _same_result
 from tta_codegen.stubs import find_stub
 from tta_codegen.textdiff import minimal_replacement
 
@@ -130,7 +130,7 @@ def test_an_echo_is_recognised_by_its_span_exactly_as_by_the_whole_text(
     after = before[:cs] + ct + before[ce:]
     if full_sync:  # what the server sees of a full-sync client's change
         cs, ce, ct = minimal_replacement(before, after)
-    pending = _Pending(ps, pe, pt, before, asyncio.Event(), (0, 0, 0))
+    pending = _InFlight(ps, pe, pt, before, asyncio.Event(), (0, 0, 0))
     change = TextChange(cs, ce, ct, 1, after, before)
     assert _same_result(pending, change) == (after == before[:ps] + pt + before[pe:])
     # Made against another text (the user typed first): never taken for our result.
