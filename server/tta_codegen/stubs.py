@@ -16,7 +16,7 @@ import io
 import re
 import textwrap
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -117,6 +117,34 @@ def find_stub(
 
 def _find_near(text: str, line: int, line_start: int | None) -> Stub | None:
     """:func:`find_stub` by line in a long text: parse only the statements around it."""
+
+    def at_top(tree: ast.Module, lineno: int) -> bool:
+        found = _innermost(tree, lineno)
+        return found is not None and _first_line(found) == 1
+
+    parsed = parse_around(text, line, line_start, at_top)
+    if parsed is None:
+        return None
+    tree, lo, hi, lineno = parsed
+    found = _innermost(tree, lineno)
+    if found is None or not is_stub(found):
+        return None
+    stub = _stub(text[lo:hi], found)
+    return dataclasses.replace(stub, start=stub.start + lo, end=stub.end + lo)
+
+
+def parse_around(
+    text: str, line: int, line_start: int | None, at_top: Callable[[ast.Module, int], bool]
+) -> tuple[ast.Module, int, int, int] | None:
+    """The top-level statements around 0-based ``line`` of a long ``text``, parsed.
+
+    ``(tree, lo, hi, lineno)``: ``tree`` parsed from ``text[lo:hi]``, cut at statement
+    boundaries, ``lineno`` the 1-based line of ``line`` in it. The window is widened while
+    it does not parse (a cut inside a string or brackets spanning a column-0 line) and while
+    ``at_top(tree, lineno)`` says that what the caller looks for begins on the window's
+    first line (decorators may sit above). None past :data:`WINDOW_CHARS` or when the
+    text around the line does not parse.
+    """
     if line_start is None:
         line_start = 0
         for _ in range(line):
@@ -129,11 +157,9 @@ def _find_near(text: str, line: int, line_start: int | None) -> Stub | None:
     for _ in range(_WIDEN_TRIES):
         if lo is None or hi is None or hi - lo > WINDOW_CHARS:
             return None
-        window = text[lo:hi]
         try:
-            tree = ast.parse(window)
+            tree = ast.parse(text[lo:hi])
         except (SyntaxError, ValueError):
-            # Cut inside a statement (a string or bracket spanning a column-0 line): widen.
             wider = (
                 _statement_at_or_before(text, _line_before(text, lo)) if lo else 0,
                 _statement_after(text, hi) if hi < len(text) else hi,
@@ -142,15 +168,11 @@ def _find_near(text: str, line: int, line_start: int | None) -> Stub | None:
                 return None  # the whole text around the line does not parse
             lo, hi = wider
             continue
-        found = _innermost(tree, text.count("\n", lo, line_start) + 1)
-        if found is not None and lo > 0 and _first_line(found) == 1:
-            # Decorators (or what else belongs to it) may sit above the window.
+        lineno = text.count("\n", lo, line_start) + 1
+        if lo > 0 and at_top(tree, lineno):
             lo = _statement_at_or_before(text, _line_before(text, lo))
             continue
-        if found is None or not is_stub(found):
-            return None
-        stub = _stub(window, found)
-        return dataclasses.replace(stub, start=stub.start + lo, end=stub.end + lo)
+        return tree, lo, hi, lineno
     return None
 
 

@@ -136,3 +136,15 @@ def test_an_echo_is_recognised_by_its_span_exactly_as_by_the_whole_text(
     # Made against another text (the user typed first): never taken for our result.
     other = TextChange(cs, ce, ct, 1, after, before + "x")
     assert not _same_result(pending, other)
+
+
+def test_the_code_around_a_diagnostic_is_the_one_a_whole_parse_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tta_codegen.lsp.features import actions
+
+    starts = line_starts(TRICKY)
+    whole = [actions.enclosing_lines(TRICKY, n) for n in range(len(starts))]
+    monkeypatch.setattr(actions, "WHOLE_PARSE_CHARS", 0)
+    for n in range(len(starts)):
+        assert actions.enclosing_lines(TRICKY, n, starts[n]) == whole[n], n

@@ -278,6 +278,8 @@ class WorkspaceIndex:
         """Index an editor buffer (maybe unsaved). True if the content changed."""
         if not self.accepts(path):
             return False
+        if len(text) > self.settings.max_file_bytes:
+            return False  # never fewer bytes than characters: too big without encoding it
         data = text.encode("utf-8", "replace")
         if len(data) > self.settings.max_file_bytes or decode_source(data[:8192]) is None:
             return False

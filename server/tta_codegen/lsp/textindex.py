@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from typing import Any, overload
 
 from lsprotocol import types
@@ -27,6 +28,51 @@ from tta_codegen.textdiff import minimal_replacement
 _LINE_ENDS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
+class _Starts:
+    """Line start offsets (then the total length), shifted lazily after an edit.
+
+    Held as 8-byte machine integers (a list of Python ints costs ~40 bytes a line, more
+    than the text of a short line). An edit re-splits its own lines in place; the lines
+    after it move by its length change, which is not written into every entry (that
+    would be a Python step per line of the document, per edit) but kept as one pending
+    shift, ``shift`` for every entry from ``pending`` on. The next edit moves that
+    boundary to itself, touching only the entries between the two edits: streamed edits
+    land next to each other, so each costs about its own size (and one ``memmove``).
+    """
+
+    def __init__(self, values: Iterable[int]) -> None:
+        self._v = array("q", values)
+        self._pending = len(self._v)  # entries from here on are stored minus `shift`
+        self._shift = 0
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def __getitem__(self, i: int) -> int:
+        if i < 0:
+            i += len(self._v)
+        return self._v[i] + (self._shift if i >= self._pending else 0)
+
+    def bisect_right(self, offset: int) -> int:
+        """The index of the first entry greater than ``offset`` (as :func:`bisect.bisect_right`)."""
+        v, k = self._v, self._pending
+        if k == len(v) or offset < v[k] + self._shift:
+            return bisect.bisect_right(v, offset, 0, k)
+        return bisect.bisect_right(v, offset - self._shift, k)
+
+    def splice(self, first: int, stop: int, values: list[int], delta: int) -> None:
+        """Entries ``[first, stop)`` become ``values``; those after them move by ``delta``."""
+        v, k, d = self._v, self._pending, self._shift
+        if d:
+            # Move the pending boundary to `stop`, materialising what lies between.
+            for i in range(k, stop):
+                v[i] += d
+            for i in range(stop, k):
+                v[i] -= d
+        v[first:stop] = array("q", values)
+        self._pending, self._shift = first + len(values), d + delta
+
+
 class _Lines(Sequence[str]):
     """The lines of ``source`` as a sequence, cut on demand from the line start offsets.
 
@@ -34,7 +80,7 @@ class _Lines(Sequence[str]):
     to the document it describes.
     """
 
-    def __init__(self, source: str, starts: list[int]) -> None:
+    def __init__(self, source: str, starts: _Starts) -> None:
         self._source, self._starts = source, starts
 
     def __len__(self) -> int:
@@ -62,16 +108,16 @@ class IndexedTextDocument(TextDocument):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._index_for: str | None = None
-        self._starts: list[int] = [0]  # start offset of each line, then the total length
+        self._starts = _Starts([0])  # start offset of each line, then the total length
         self.rebuilds = 0  # whole-document splits so far (the costly part): for tests
         # (start, end, text) of the last full-sync change, as minimal_replacement found it.
         self.last_replacement: tuple[int, int, str] | None = None
 
-    def _index(self) -> tuple[str, list[int]]:
+    def _index(self) -> tuple[str, _Starts]:
         source = self.source
         if self._index_for is not source:
             lengths = map(len, source.splitlines(True))
-            self._starts = list(itertools.accumulate(lengths, initial=0))
+            self._starts = _Starts(itertools.accumulate(lengths, initial=0))
             self._index_for = source
             self.rebuilds += 1
         return source, self._starts
@@ -88,7 +134,7 @@ class IndexedTextDocument(TextDocument):
         _, starts = self._index()
         if offset < 0:
             return ServerTextPosition(0, offset)
-        row = bisect.bisect_right(starts, offset) - 1
+        row = starts.bisect_right(offset) - 1
         if row >= len(starts) - 1:
             return ServerTextPosition(len(starts) - 1, 0)
         return ServerTextPosition(row, offset - starts[row])
@@ -124,7 +170,7 @@ class IndexedTextDocument(TextDocument):
     def _replace(
         self,
         source: str,
-        starts: list[int],
+        starts: _Starts,
         start_off: int,
         end_off: int,
         text: str,
@@ -135,15 +181,15 @@ class IndexedTextDocument(TextDocument):
         self._source = new_source
         count = len(starts) - 1
         if count:
-            first = bisect.bisect_right(starts, start_off) - 1
-            last = min(bisect.bisect_right(starts, end_off) - 1, count - 1)
+            first = starts.bisect_right(start_off) - 1
+            last = min(starts.bisect_right(end_off) - 1, count - 1)
             first = min(first, count - 1)
             self._patch(_Lines(source, starts), starts, first, last, end_off - start_off, text)
         if self._index_for is not new_source:
             self._index_for = None  # rebuilt on the next use
 
     def _patch(
-        self, lines: _Lines, starts: list[int], first: int, last: int, removed: int, text: str
+        self, lines: _Lines, starts: _Starts, first: int, last: int, removed: int, text: str
     ) -> None:
         """Re-split only lines ``first..last``; shift the offsets of the lines after them."""
         assert self._source is not None
@@ -160,7 +206,7 @@ class IndexedTextDocument(TextDocument):
             return  # a line break may have formed or split across the edges: rebuild
         delta = len(mid) - (stop - base)
         mid_starts = list(itertools.accumulate(map(len, mid.splitlines(True)), initial=base))
-        self._starts = starts[:first] + mid_starts + [s + delta for s in starts[last + 2 :]]
+        starts.splice(first, last + 2, mid_starts, delta)
         self._index_for = self._source
 
 

@@ -15,6 +15,7 @@ from lsprotocol import types
 
 from tta_codegen.lsp.client import range_json
 from tta_codegen.lsp.server import TtaLanguageServer
+from tta_codegen.stubs import WHOLE_PARSE_CHARS, parse_around
 
 SIMPLIFY = "Simplify this code without changing its behaviour; keep names and public signatures."
 
@@ -23,12 +24,30 @@ def register(server: TtaLanguageServer) -> None:
     server.code_action_providers.append(actions_for)
 
 
-def enclosing_lines(source: str, line: int) -> tuple[int, int]:
-    """0-based [first, last] lines of the smallest function (else statement) around ``line``."""
+def enclosing_lines(source: str, line: int, line_start: int | None = None) -> tuple[int, int]:
+    """0-based [first, last] lines of the smallest function (else statement) around ``line``.
+
+    A long document is not parsed whole (seconds and gigabytes for 20 MB, on every code
+    action): only the top-level statements around the line (``stubs.parse_around``).
+    """
+    if len(source) > WHOLE_PARSE_CHARS:
+        parsed = parse_around(
+            source, line, line_start, lambda tree, n: _enclosing(tree, n - 1, n - 1)[0] == 0
+        )
+        if parsed is None:
+            return line, line
+        tree, _, _, lineno = parsed
+        shift = line - (lineno - 1)
+        first, last = _enclosing(tree, lineno - 1, lineno - 1)
+        return first + shift, last + shift
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return line, line
+    return _enclosing(tree, line, line)
+
+
+def _enclosing(tree: ast.Module, line: int, fallback: int) -> tuple[int, int]:
     best: tuple[int, int] | None = None
     best_stmt: tuple[int, int] | None = None
     for node in ast.walk(tree):
@@ -46,7 +65,7 @@ def enclosing_lines(source: str, line: int) -> tuple[int, int]:
                 best = (first, last)
         elif best_stmt is None or size < best_stmt[1] - best_stmt[0]:
             best_stmt = (first, last)
-    return best or best_stmt or (line, line)
+    return best or best_stmt or (fallback, fallback)
 
 
 def actions_for(ls: TtaLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -79,10 +98,12 @@ def actions_for(ls: TtaLanguageServer, params: types.CodeActionParams) -> list[t
         )
     diagnostics = list(params.context.diagnostics or [])
     if diagnostics:
-        source = ls.workspace.get_text_document(uri).source
-        lines = source.splitlines(keepends=True)
+        doc = ls.workspace.get_text_document(uri)
+        source, lines = doc.source, doc.lines  # a kept index (lsp/textindex.py), not a split
         for diag in diagnostics[:5]:
-            first, last = enclosing_lines(source, diag.range.start.line)
+            at = diag.range.start.line
+            line_start = doc.offset_at_position(types.Position(line=at, character=0))
+            first, last = enclosing_lines(source, at, line_start)
             end_line = min(last + 1, len(lines))
             target = types.Range(
                 types.Position(line=first, character=0),
