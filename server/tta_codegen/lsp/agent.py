@@ -313,7 +313,7 @@ class AgentEditor:
             return None
 
         uri = await asyncio.to_thread(find)
-        return self.ls.workspace.text_documents.get(uri) if uri is not None else None
+        return self.ls.editor.open_document(uri) if uri is not None else None
 
     async def restore(self) -> None:
         """Put every touched file back (shielded: a second cancel must not stop it)."""

@@ -22,12 +22,11 @@ async def cmd_stats(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:
     router = ls.engine.router
     await router.flush()  # rows of just-cancelled requests
     await recorder(ls).flush()  # outcomes decided a moment ago
-    rows = await router.ledger.rows()
-    answer = summary(rows, budget=ls.loaded.config.budget)
-    answer["outcomes"] = outcome_metrics(
-        await router.ledger.outcomes(), await router.ledger.retention()
-    )
-    answer["ledger"] = router.ledger.describe()
-    # Inline completion: suggestions shown / accepted per model (completion/acceptance.py).
-    answer["completions"] = await AcceptanceLog(acceptance_path(router.ledger.path)).summary()
-    return answer
+    ledger = router.ledger
+    return {
+        **summary(await ledger.rows(), budget=ls.loaded.config.budget),
+        "outcomes": outcome_metrics(await ledger.outcomes(), await ledger.retention()),
+        "ledger": ledger.describe(),
+        # Inline completion: suggestions shown / accepted per model (completion/acceptance.py).
+        "completions": await AcceptanceLog(acceptance_path(ledger.path)).summary(),
+    }
