@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,6 +52,23 @@ from tta_codegen.wiring import engine_for_run
 
 def _fail(console: Console, message: str, code: int) -> NoReturn:
     fail(message, code)  # the CLI's one error path (cli/app.py)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a run's answer is delivered: the flags generate, implement and refine share."""
+
+    as_json: bool
+    show_diff: bool
+    assume_yes: bool
+    allow_failing: bool
+    use_context: bool
+
+    def __post_init__(self) -> None:
+        if self.show_diff and self.assume_yes:
+            raise click.UsageError(
+                "use either --diff (show, don't write) or --yes (write), not both"
+            )
 
 
 def parse_vars(items: tuple[str, ...]) -> dict[str, Any]:
@@ -161,8 +179,13 @@ def generate(
         raise click.UsageError("use either --file (insert) or --out (new file), not both")
     if show_diff and file_ is None and out is None:
         raise click.UsageError("--diff needs --file or --out")
-    if show_diff and assume_yes:
-        raise click.UsageError("use either --diff (show, don't write) or --yes (write), not both")
+    delivery = Delivery(
+        as_json=as_json,
+        show_diff=show_diff,
+        assume_yes=assume_yes,
+        allow_failing=allow_failing,
+        use_context=file_ is not None if use_context is None else use_context,
+    )
     if force and out is None:
         raise click.UsageError("--force only applies to --out")
     variables = parse_vars(var)
@@ -201,19 +224,10 @@ def generate(
         refine=refine,
     )
 
-    with_context = file_ is not None if use_context is None else use_context
     run_and_deliver(
-        err,
-        config,
-        request,
-        target=file_ if file_ is not None else out,
-        new_file=file_ is None,
-        as_json=as_json,
-        show_diff=show_diff,
-        assume_yes=assume_yes,
-        allow_failing=allow_failing,
-        use_context=with_context,
-    )
+        err, config, request, target=file_ if file_ is not None else out, new_file=file_ is None,
+        delivery=delivery,
+    )  # fmt: skip
 
 
 def run_and_deliver(
@@ -223,11 +237,7 @@ def run_and_deliver(
     *,
     target: Path | None,
     new_file: bool,
-    as_json: bool,
-    show_diff: bool,
-    assume_yes: bool,
-    allow_failing: bool,
-    use_context: bool,
+    delivery: Delivery,
 ) -> NoReturn:
     """Run one generation and deliver it the same way for generate, implement and refine.
 
@@ -235,6 +245,8 @@ def run_and_deliver(
     code in ``[start, end)``), and only when the answer is ``completed`` — or, with
     ``--allow-failing``, ``gates_failed`` / ``truncated`` (exit 3 either way).
     """
+    as_json, show_diff, assume_yes = delivery.as_json, delivery.show_diff, delivery.assume_yes
+    allow_failing = delivery.allow_failing
     draft = _draft(config, request, Path.cwd())
 
     def decided(decision: Decision) -> None:
@@ -245,7 +257,7 @@ def run_and_deliver(
     try:
         with sink:
             result = asyncio.run(
-                run_generation(config, request, sink, Path.cwd(), use_context=use_context)
+                run_generation(config, request, sink, Path.cwd(), use_context=delivery.use_context)
             )
     except KeyboardInterrupt:
         decided("cancelled")

@@ -9,19 +9,20 @@ codes, nothing written unless the answer is ``completed`` or ``--allow-failing``
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from tta_codegen.cli._files import FileProblem, check_writable, line_count, read_text
 from tta_codegen.cli.app import EXIT_USAGE, app
-from tta_codegen.cli.generate import _fail, cli_config, run_and_deliver
+from tta_codegen.cli.generate import Delivery, _fail, cli_config, run_and_deliver
 from tta_codegen.cli.trust import trust_option
-from tta_codegen.config import Config
 from tta_codegen.request import (
-    GenerationRequest,
     implement_request,
     language_for,
     refine_request,
@@ -32,8 +33,18 @@ from tta_codegen.stubs import find_stub
 _LINES = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
 
-def _common(f: click.decorators.FC) -> click.decorators.FC:
-    """The options implement and refine share with generate."""
+_DELIVERY_FLAGS = ("as_json", "show_diff", "assume_yes", "allow_failing", "use_context")
+
+
+def _common(f: Callable[..., None]) -> Callable[..., None]:
+    """The options implement and refine share with generate; the delivery flags reach the
+    command as one :class:`Delivery` (``delivery=``)."""
+
+    @functools.wraps(f)
+    def command(**kwargs: Any) -> None:
+        delivery = Delivery(**{flag: kwargs.pop(flag) for flag in _DELIVERY_FLAGS})
+        f(delivery=delivery, **kwargs)
+
     options = [
         click.option("--model", metavar="ID", help="Model id from the config (default: routing)."),
         click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON."),
@@ -69,9 +80,10 @@ def _common(f: click.decorators.FC) -> click.decorators.FC:
         ),
         trust_option,
     ]
+    decorated: Callable[..., None] = command
     for option in reversed(options):
-        f = option(f)
-    return f
+        decorated = option(decorated)
+    return decorated
 
 
 def _read(err: Console, file_: Path, *, will_write: bool) -> str:
@@ -96,22 +108,16 @@ def implement(
     line: int | None,
     symbol: str | None,
     model: str | None,
-    as_json: bool,
     refine_loop: bool | None,
-    show_diff: bool,
-    assume_yes: bool,
-    allow_failing: bool,
-    use_context: bool,
     trust_workspace: bool,
+    delivery: Delivery,
 ) -> None:
     """Write the body of a stub in --file (body only a docstring, pass, ... or
     raise NotImplementedError), keeping its signature, decorators and docstring."""
     err = Console(stderr=True)
     if (line is None) == (symbol is None):
         raise click.UsageError("give the function with either --line N or --symbol NAME")
-    if show_diff and assume_yes:
-        raise click.UsageError("use either --diff (show, don't write) or --yes (write), not both")
-    text = _read(err, file_, will_write=not show_diff)
+    text = _read(err, file_, will_write=not delivery.show_diff)
     path = str(file_.resolve())
     if language_for(path) != "python":
         _fail(err, f"{file_}: implement works on Python files (.py)", EXIT_USAGE)
@@ -136,9 +142,7 @@ def implement(
         model=model,
         refine=refine_loop,
     )
-    _deliver(
-        err, config, request, file_, as_json, show_diff, assume_yes, allow_failing, use_context
-    )
+    run_and_deliver(err, config, request, target=file_, new_file=False, delivery=delivery)
 
 
 @app.command()
@@ -150,25 +154,19 @@ def refine(
     file_: Path,
     lines: str,
     model: str | None,
-    as_json: bool,
     refine_loop: bool | None,
-    show_diff: bool,
-    assume_yes: bool,
-    allow_failing: bool,
-    use_context: bool,
     trust_workspace: bool,
+    delivery: Delivery,
 ) -> None:
     """Rewrite --lines A-B of --file following INSTRUCTION (like tta.refine)."""
     err = Console(stderr=True)
     if not instruction.strip():
         raise click.BadParameter("must not be empty (say what to change)", param_hint="INSTRUCTION")
-    if show_diff and assume_yes:
-        raise click.UsageError("use either --diff (show, don't write) or --yes (write), not both")
     m = _LINES.match(lines)
     if m is None:
         raise click.BadParameter(f"{lines!r} is not A-B (e.g. 3-12)", param_hint="--lines")
     first, last = int(m.group(1)), int(m.group(2))
-    text = _read(err, file_, will_write=not show_diff)
+    text = _read(err, file_, will_write=not delivery.show_diff)
     count = line_count(text)
     if not 1 <= first <= last <= count:
         _fail(err, f"--lines {lines} is outside the file (1..{count}, A ≤ B)", EXIT_USAGE)
@@ -190,31 +188,4 @@ def refine(
         model=model,
         refine=refine_loop,
     )
-    _deliver(
-        err, config, request, file_, as_json, show_diff, assume_yes, allow_failing, use_context
-    )
-
-
-def _deliver(
-    err: Console,
-    config: Config,
-    request: GenerationRequest,
-    file_: Path,
-    as_json: bool,
-    show_diff: bool,
-    assume_yes: bool,
-    allow_failing: bool,
-    use_context: bool,
-) -> None:
-    run_and_deliver(
-        err,
-        config,
-        request,
-        target=file_,
-        new_file=False,
-        as_json=as_json,
-        show_diff=show_diff,
-        assume_yes=assume_yes,
-        allow_failing=allow_failing,
-        use_context=use_context,
-    )
+    run_and_deliver(err, config, request, target=file_, new_file=False, delivery=delivery)
