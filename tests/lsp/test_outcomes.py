@@ -4,13 +4,13 @@ rows; editing half of an accepted function is measured as about 50% retained."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 from tta_codegen.models.ledger import CostLedger
@@ -61,15 +61,14 @@ async def generate(ed: Editor, uri: str, line: int) -> dict[str, object]:
 
 
 async def wait_rows(ed: Editor, what: str, count: int) -> list[object]:
+    """The ``what`` rows (outcomes or retention) once there are ``count`` of them."""
     book = ledger(ed)
-    deadline = asyncio.get_running_loop().time() + 20  # hang guard, ~100x the idle time
-    while True:
-        rows: list[object] = list(
-            book.outcomes_sync() if what == "outcomes" else book.retention_sync()
-        )
-        if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
-            return rows
-        await asyncio.sleep(0.05)
+
+    def rows() -> list[object]:
+        return list(book.outcomes_sync() if what == "outcomes" else book.retention_sync())
+
+    await until(lambda: len(rows()) >= count, f"{count} {what} row(s)", interval=0.05)
+    return rows()
 
 
 async def test_accept_then_edit_half_is_about_half_retained(ed: Editor, fake: FakeProvider) -> None:
@@ -139,6 +138,7 @@ async def test_discard_regenerate_and_cancel_are_recorded(ed: Editor, fake: Fake
     assert regen["status"] == "completed", regen
     await ed.execute("tta.accept", {"id": second["id"]})  # type: ignore[index]
     fake.add(Reply.text("```python\n" + "x = 1\n" * 400 + "```\n", size=3, delay=0.05))
+    edits = len(ed.applied_edits())
     msg_id, fut = ed.start(
         "tta.generate",
         {
@@ -147,7 +147,7 @@ async def test_discard_regenerate_and_cancel_are_recorded(ed: Editor, fake: Fake
             "description": "slow",
         },
     )
-    await asyncio.sleep(0.5)
+    await ed.wait_for(lambda: len(ed.applied_edits()) > edits)  # mid-stream (~25 s long)
     ed.cancel(msg_id)
     try:
         assert (await fut)["status"] == "cancelled"
