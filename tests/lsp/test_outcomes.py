@@ -4,13 +4,14 @@ rows; editing half of an accepted function is measured as about 50% retained."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
-from tests.guards import until
+from tests.guards import HANG_GUARD_S, until
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 from tta_codegen.models.ledger import CostLedger
@@ -207,7 +208,7 @@ async def _inline(ed: Editor, uri: str, line: int, character: int) -> types.Inli
                 ),
             ),
         ),
-        20,  # hang guard: an answer takes milliseconds
+        HANG_GUARD_S,  # hang guard: an answer takes milliseconds
     )
     (item,) = answer.items
     return item  # type: ignore[no-any-return]
