@@ -15,6 +15,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import client_capabilities
 
 from tta_codegen.engine import Attempt, GenerationResult
+from tta_codegen.gates.types import GateResult
 from tta_codegen.lsp.answers import (
     ChangeAnswer,
     DiagnosticAnswer,
@@ -27,6 +28,7 @@ from tta_codegen.lsp.documents import TextChange
 from tta_codegen.lsp.params import EmptyParams, IdParams, parse_params
 from tta_codegen.lsp.regions import follow, overlaps
 from tta_codegen.models.base import Usage
+from tta_codegen.models.safety import Finding
 from tta_codegen.textdiff import common_prefix, unified_diff
 
 
@@ -95,7 +97,7 @@ def _result(**kw: Any) -> GenerationResult:
         usage=Usage(prompt_tokens=3, completion_tokens=4),
         cost_usd=0.123456789,
         iterations=1,
-        gates=[{"name": "ruff", "passed": True}],
+        gates=[GateResult("ruff", True)],
     )
     return dataclasses.replace(base, **kw)
 
@@ -115,7 +117,7 @@ def test_optional_fields_appear_only_when_set_and_model_is_always_sent() -> None
     assert not {"range", "diagnostics", "review", "tests", "uri", "created", "agent"} & set(failed)
     region = types.Range(types.Position(1, 0), types.Position(3, 2))
     answer = GenerationAnswer.of(
-        _result(warnings=[{"line": 0, "message": "eval", "check": "safety"}]),
+        _result(warnings=[Finding(check="safety", message="eval", line=0)]),
         range=RangeAnswer.of(region),
         diagnostics=[DiagnosticAnswer(line=1, message="m", source=None)],
         review=ReviewRef(id="chg-1", range=RangeAnswer.of(region)),
