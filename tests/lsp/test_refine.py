@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from lsprotocol import types
 
 from tests.fakes.provider import FakeProvider, Reply
@@ -193,6 +194,22 @@ async def test_generate_tests_creates_the_test_file_and_runs_it(
     )
     assert {g["name"]: g["passed"] for g in answer["gates"]} == {"syntax": True, "tests": True}
     assert "def add(a, b)" in fake.requests[0].all_text
+
+
+async def test_generate_tests_refuses_a_range_outside_the_document(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    uri = editor.open("calc.py", "def add(a, b):\n    return a + b\n")
+    outside = {
+        "start": {"line": 0, "character": 0},
+        "end": {"line": 7, "character": 0},
+    }
+    with pytest.raises(Exception, match=r"range.end 7:0 is outside the document"):
+        await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}, "range": outside})
+    past = {"start": {"line": 1, "character": 40}, "end": {"line": 1, "character": 41}}
+    with pytest.raises(Exception, match=r"range.start 1:40 is past the end of line 1"):
+        await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}, "range": past})
+    assert not fake.requests and not (editor.root / "tests").exists()
 
 
 async def test_generated_tests_that_fail_are_refined(
