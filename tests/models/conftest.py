@@ -13,8 +13,8 @@ from tta_codegen.config import Config
 from tta_codegen.models.base import ChatMessage, ModelRequest
 from tta_codegen.models.breaker import BreakerBoard
 from tta_codegen.models.ledger import CostLedger
-from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter, RouterEvent
+from tta_codegen.wiring import build_router
 
 
 @pytest.fixture(autouse=True)
@@ -57,12 +57,8 @@ def make_router(
     breakers: BreakerBoard | None = None,
     **kw: Any,
 ) -> ModelRouter:
-    return ModelRouter(
-        config,
-        ProviderRegistry(config),
-        ledger=ledger or CostLedger(),
-        breakers=breakers or BreakerBoard(),
-        **kw,
+    return build_router(
+        config, ledger=ledger or CostLedger(), breakers=breakers or BreakerBoard(), **kw
     )
 
 
