@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import BenchmarkError, machine, rss_kb, summary_ms
 from tests.fakes.provider import FakeProvider, Reply
 from tests.reliability.rpc import RawServer
+
+from benchmarks._common import BenchmarkError, machine, rss_kb, summary_ms
 
 LINE = "value_{0:07d} = compute({0}, 'some padding to make an ordinary line of code')\n"
 CODE = "".join(f"def adder_{k}(a, b):\n    return a + b * {k}\n\n\n" for k in range(6))
