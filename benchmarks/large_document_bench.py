@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import BenchmarkError, machine, rss_kb, summary_ms
 from tests.fakes.provider import FakeProvider, Reply
 from tests.reliability.rpc import RawServer
+
+from benchmarks._common import BenchmarkError, machine, rss_kb, summary_ms
 
 LINE = "value_{0:07d} = compute({0}, 'some padding to make an ordinary line of code')\n"
 CODE = "".join(f"def adder_{k}(a, b):\n    return a + b * {k}\n\n\n" for k in range(6))
@@ -64,8 +65,10 @@ async def run(cfg: LargeDocConfig, log: Any = print) -> dict[str, Any]:
     await fake.start()
     holds = [asyncio.Event() for _ in range(cfg.generations)]
     for i, hold in enumerate(holds):
-        fake.add(Reply.text(f"```python\n{CODE}```\n", size=24, delay=0.005, hold=hold),
-                 match=f"task-{i}:")  # fmt: skip
+        # No closing fence until the stream is released: the server stops reading at the
+        # fence, so the generation (and its edits) run while tta.listPrompts is timed.
+        reply = Reply.text(f"```python\n{CODE}", size=24, delay=0.005, hold=hold)
+        fake.add(reply, match=f"task-{i}:")
     with tempfile.TemporaryDirectory(prefix="tta-bench-large-") as tmp:
         home = Path(tmp)
         ws = home / "ws"

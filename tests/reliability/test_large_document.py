@@ -6,8 +6,9 @@ waited behind that, memory grew to 2 GB and 600 MB stayed after ``didClose``. He
 client that re-sends the whole document after every applied edit generates three times,
 and the server's own memory figures (``/proc/<pid>/status``) must stay within a small
 multiple of the document plus a constant, and fall back once the document is closed.
-A ``tta.listPrompts`` sent while each generation is still streaming (the fake model
-holds its stream open) must be answered before that generation's answer.
+A ``tta.listPrompts`` and a ``textDocument/codeAction`` sent while each generation is still
+streaming (the fake model holds its stream open) must be answered before that generation's
+answer.
 """
 
 from __future__ import annotations
@@ -60,8 +61,21 @@ async def generate_while_listing(
     assert not generation.done(), generation.result()
     prompts = await run(server, "tta.listPrompts", {})
     assert prompts and all("id" in p for p in prompts), prompts
-    # Answered while the generation was still running: the document's size did not make
-    # the server's only thread busy for the whole generation.
+    if line >= 3:
+        # A quick fix for a diagnostic a few lines above: its range is the statement there.
+        at = {"line": line - 3, "character": 0}
+        diagnostic = {"range": {"start": at, "end": at}, "message": "boom", "source": "lint"}
+        actions = await server.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": {"start": at, "end": at},
+            "context": {"diagnostics": [diagnostic]},
+        })  # fmt: skip
+        assert "result" in actions, actions
+        fixes = [a for a in actions["result"] or [] if a.get("kind") == "quickfix"]
+        assert fixes, actions
+        fixed = fixes[0]["command"]["arguments"][0]["range"]
+        assert fixed == {"start": at, "end": {"line": at["line"] + 1, "character": 0}}
+    # Both answered while the generation was still running: the document's size did not
+    # make the server's only thread busy for the whole generation.
     assert not generation.done()
     hold.set()
     answer: dict[str, Any] = await asyncio.wait_for(generation, HANG_GUARD_S)
@@ -74,7 +88,9 @@ async def test_large_document_full_sync_three_generations_bounded_memory(
 ) -> None:
     holds = [asyncio.Event() for _ in range(4)]
     for i, hold in enumerate(holds):
-        fake.add(Reply.text(f"```python\n{CODE}```\n", size=64, hold=hold), match=f"task-{i}:")
+        # The fence stays open until the test releases the stream: a closed fence would let
+        # the server stop reading, and the generation end, before the test's requests.
+        fake.add(Reply(chunks=["```python\n", CODE], hold=hold), match=f"task-{i}:")
     ws = tmp_path / "ws"
     ws.mkdir()
     server = await RawServer.start(tmp_path, log_level="warning")

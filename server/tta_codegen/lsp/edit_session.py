@@ -441,15 +441,20 @@ def _same_result(p: _InFlight, change: TextChange) -> bool:
 
     Both replace a stretch of the same text; outside the union of their stretches both
     results equal that text, so comparing the union (equal lengths given) decides."""
-    before = change.before
-    if before is not p.source and before != p.source:
-        return False  # made against another text: not the result of our edit alone
     delta = len(p.text) - (p.end - p.start)
-    if change.delta != delta:
+    before = change.before
+    if before is p.source or before == p.source:
+        if change.delta != delta:
+            return False
+        lo, hi = min(change.start, p.start), max(change.end, p.end)
+        ours = before[lo : p.start] + p.text + before[p.end : hi]
+        return change.after[lo : hi + delta] == ours
+    # Made against another text: the last of several changes our edit arrived as (a
+    # client may report one edit as a deletion and an insertion), or the user typed
+    # first. Only the whole result can tell; its length rules most cases out at once.
+    if len(change.after) != len(p.source) + delta:
         return False
-    lo, hi = min(change.start, p.start), max(change.end, p.end)
-    ours = before[lo : p.start] + p.text + before[p.end : hi]
-    return change.after[lo : hi + delta] == ours
+    return change.after == p.source[: p.start] + p.text + p.source[p.end :]
 
 
 async def replace_region(

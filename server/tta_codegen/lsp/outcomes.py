@@ -22,6 +22,7 @@ threads.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -71,9 +72,12 @@ def start(ls: TtaLanguageServer, request: GenerationRequest, command: str) -> Ou
     draft = OutcomeDraft.start(command, "lsp", request.template, request.language)
     if request.template:
         prompts, template = ls.engine.prompts, request.template
+        # The library is found from the path; the draft may live as long as a pending
+        # review, and must not keep the whole document alive with it.
+        where = dataclasses.replace(request, text="")
 
         def category() -> str | None:
-            found = prompts.library(request).find(template)
+            found = prompts.library(where).find(template)
             return None if found is None else found.meta.category
 
         draft.category_of = category
