@@ -20,7 +20,8 @@ from tests.guards import SLOW_HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module (scripts/test.sh: --dist loadgroup): one benchmark run.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("benchmarks-smoke")]
 
 PROBLEMS = 1  # HumanEval problems the quality section runs here
 
