@@ -271,7 +271,8 @@ def extract_code(reply: str) -> str:
 
 
 # A line at column 0 that carries on the statement above rather than starting a new one.
-_CARRIES_ON = re.compile(r"^(else|elif|except|finally|case)\b|^[)\]}]")
+# (Matched at a position: no ``^``, which would only match at the start of the text.)
+_CARRIES_ON = re.compile(r"(else|elif|except|finally|case)\b|[)\]}]")
 
 
 def whole_definitions(code: str, required: Collection[str]) -> str | None:
