@@ -151,6 +151,8 @@ _LOCATED = frozenset({"syntax", "ruff", "mypy", "definition"})
 
 def why_next(candidate: Candidate) -> str:
     """The first failure of a candidate, in a few words for a progress line."""
+    if candidate.truncated:
+        return "the reply was cut off"  # whatever its gates said of the fragment
     for gate in candidate.gates:
         if gate.passed:
             continue

@@ -64,6 +64,7 @@ def test_a_cut_off_candidate_loses_to_a_whole_one_that_fails_a_gate() -> None:
     linty = cand(1, gate("syntax", True), gate("ruff", False))
     assert best([cut, linty]) is linty
     assert best([cut]) is cut  # alone, it is still what there is to deliver
+    assert why_next(cut) == "the reply was cut off"  # not "all gates passed"
 
 
 def test_agreement_on_the_examples_inputs_breaks_ties() -> None:
