@@ -472,6 +472,7 @@ async def _log_candidates(request: GenerationRequest, drawn: list[Candidate]) ->
             "temperature": c.temperature,
             "chosen": c is chosen,
             "passed": c.passed,
+            "truncated": c.truncated,
             "seconds": round(c.seconds, 3),
             "gates": [g.to_answer() for g in c.gates],
             "text": c.text,
