@@ -6,11 +6,13 @@ holds only the pure decisions about them, so they are unit-tested without a mode
 or an event loop; it knows nothing of prompts, models or editors.
 
 Scoring is lexicographic (:class:`Score`): a candidate that passes every gate beats any that
-does not; then it counts whether the code parses and defines what was asked, then the share
-of the project's tests and of the user's examples it passes (partial credit), then how many
-of the other gates pass, then how many other candidates agree with it on the examples'
-inputs (independent samples that compute the same outputs are more often right than an
-outlier), and finally the earlier candidate (the greedy one first).
+does not; a whole one beats one that was cut off (whatever its gates say: they judged a
+fragment, and delivering it can only end ``truncated``); then it counts whether the code
+parses and defines what was asked, then the share of the project's tests and of the user's
+examples it passes (partial credit), then how many of the other gates pass, then how many
+other candidates agree with it on the examples' inputs (independent samples that compute
+the same outputs are more often right than an outlier), and finally the earlier candidate
+(the greedy one first).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Score:
     """Bigger is better; compared field by field in this order."""
 
     all_passed: bool  # every gate passed and the reply is whole
+    whole: bool  # not cut off (token limit, unclosed fence): a fragment never wins
     basics: int  # of syntax and definition, how many passed (or did not apply)
     tests: float  # share of the project's tests passed, 1.0 when there are none
     examples: float  # share of the user's examples passed, 1.0 when there are none
@@ -94,6 +97,7 @@ def score(candidate: Candidate, others: list[Candidate]) -> Score:
         agreement = sum(1 for o in others if o is not candidate and o.outputs() == mine)
     return Score(
         all_passed=candidate.passed,
+        whole=not candidate.truncated,
         basics=basics,
         tests=_share(_gate(gates, "tests")),
         examples=_share(_gate(gates, "examples")),
@@ -147,6 +151,8 @@ _LOCATED = frozenset({"syntax", "ruff", "mypy", "definition"})
 
 def why_next(candidate: Candidate) -> str:
     """The first failure of a candidate, in a few words for a progress line."""
+    if candidate.truncated:
+        return "the reply was cut off"  # whatever its gates said of the fragment
     for gate in candidate.gates:
         if gate.passed:
             continue

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from tta_codegen.candidates import Budget, Candidate, best, temperature_schedule, why_next
 from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
-from tta_codegen.extract import CodeExtractor
+from tta_codegen.extract import CodeExtractor, whole_definitions
 from tta_codegen.gates.definition import required_definitions
 from tta_codegen.gates.runner import gates_for, run_gates
 from tta_codegen.gates.settings import GatesConfig
@@ -381,6 +381,7 @@ class Engine:
                                 tail = state.finish("length")
                                 if tail and not state.failure:
                                     sink.write(tail)
+                                await _show_kept_part(state, sink)
                                 result.truncated = state.truncated
                                 return state.text() if not state.failure else None
                             if state.written:
@@ -395,6 +396,7 @@ class Engine:
                 if finished is None:
                     return None
                 if not state.paused:
+                    await _show_kept_part(state, sink)
                     result.truncated = state.truncated
                     return state.text()
                 continuations += 1
@@ -416,6 +418,18 @@ CONTINUE_PROMPT = (
     "write only the rest, starting with the next character, without repeating anything and "
     "without opening a new code block. Close the code block when the code is complete."
 )
+
+
+async def _show_kept_part(state: _AttemptState, sink: CodeSink) -> None:
+    """A reply cut off after the complete definitions it was asked for keeps only those:
+    the sink, which streamed the cut-off rest too, is rewritten with them."""
+    if state.kept_whole_part and not state.failure:
+        await sink.reset()
+        sink.write(state.text())
+        sink.note(
+            "the reply was cut off after the code asked for: "
+            "keeping its complete definitions, dropping the cut-off rest"
+        )
 
 
 def _add_spent(result: GenerationResult, usage: Usage | None, cost_usd: float) -> None:
@@ -457,6 +471,7 @@ async def _log_candidates(request: GenerationRequest, drawn: list[Candidate]) ->
             "temperature": c.temperature,
             "chosen": c is chosen,
             "passed": c.passed,
+            "truncated": c.truncated,
             "seconds": round(c.seconds, 3),
             "gates": [g.to_answer() for g in c.gates],
             "text": c.text,
@@ -552,6 +567,11 @@ class _AttemptState:
         self.target_indent, self.first_prefixed, self.reindent = _indent_plan(request)
         self.frame = request.kind == "generate"
         self.hold = request.stub is not None
+        # Python inserted at top level: a cut-off reply may keep its complete definitions.
+        self.may_keep_whole_part = (
+            self.frame and not self.hold and request.language == "python" and not self.target_indent
+        )
+        self._required: list[str] | None = None  # names the request asks for, parsed once
         self.may_continue = False  # set by the engine before each reply
         self.start("")
 
@@ -568,6 +588,8 @@ class _AttemptState:
         self.truncated = False
         # A continuation that started the reply over: ignored, the reply stays cut off.
         self.gave_up = False
+        # Cut off after the complete definitions that were asked for: only those are kept.
+        self.kept_whole_part = False
         self._head: str | None = "" if self.frame else None  # code held until framed
         # The start of a continuation, held until it shows whether it reopens a fence.
         self._resuming = False
@@ -597,7 +619,20 @@ class _AttemptState:
             and self.failure is None
             and not self.gave_up
             and not _repeating(self.raw())
+            and self.whole_part() is None
         )
+
+    def whole_part(self) -> str | None:
+        """The complete top-level statements before the cut, when they define everything
+        the request asked for by name (see :func:`whole_definitions`); else None. Continuing
+        such a reply would only finish code nobody asked for."""
+        if not self.may_keep_whole_part or self.request is None:
+            return None
+        if self._required is None:
+            req = self.request
+            wanted = required_definitions(req.text, req.start, req.end, req.description)
+            self._required = [d.name for d in wanted]
+        return whole_definitions(self.text(), self._required)
 
     def pause(self) -> str:
         """The reply stopped cut off and will be continued: the extractor stays open.
@@ -693,11 +728,17 @@ class _AttemptState:
             )
         if self.failure is not None:
             return ""
+        if self.truncated and (kept := self.whole_part()) is not None:
+            # The engine rewrites the sink with the kept code (see _stream_once).
+            self.parts, self.chars = [kept], len(kept)
+            self.truncated, self.kept_whole_part, tail = False, True, ""
         if self.frame and self.chars:
             end = layout_trail(
                 self.request.text, self.request.start, self.text(), language=self.request.language
             )
             tail += self._take(end)
+            if self.kept_whole_part:
+                return ""
         if self.request.stub is not None:
             try:
                 whole = implement(self.request.stub, self.text())

@@ -6,14 +6,20 @@ as soon as it is known to be code. So the extractor works line by line and relea
 partial line early only when its first character proves it cannot be a fence; every
 decision depends on whole lines, so any chunking of a reply yields the same code.
 
-It knows nothing of models or documents: text in, code out.
+It knows nothing of models or documents: text in, code out. :func:`whole_definitions`
+keeps the complete part of Python code a reply was cut off in (see docs/refine.md).
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
+
+from tta_codegen.stubs import is_stub
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<marker>`{3,}|~{3,})(?P<info>[^`]*)$")
 # A first line that starts like code in a common language is taken as code.
@@ -262,3 +268,54 @@ def extract_code(reply: str) -> str:
     """The whole-reply form, for callers that already have all the text."""
     ex = CodeExtractor()
     return ex.feed(reply) + ex.finish()
+
+
+# A line at column 0 that carries on the statement above rather than starting a new one.
+# (Matched at a position: no ``^``, which would only match at the start of the text.)
+_CARRIES_ON = re.compile(r"(else|elif|except|finally|case)\b|[)\]}]")
+
+
+def whole_definitions(code: str, required: Collection[str]) -> str | None:
+    """The complete top-level statements of cut-off Python code, when they hold what was asked.
+
+    A reply cut off (token limit, a fence that never closed) ends inside its last top-level
+    statement; every statement before it ended where the next one began at column 0, so
+    those are whole. Returns the code up to the start of the last such statement (ending in
+    one newline) when that prefix parses and defines, at top level, every name in
+    ``required`` (a ``def``/``class`` with a body, not a stub); otherwise ``None``: the cut
+    is inside what was asked for, or nothing was asked for by name, and then nobody can
+    tell whether the complete part is the answer. The caller must only deliver the result
+    as whole code (the cut-off rest is dropped, never completed by guessing).
+    """
+    wanted = set(required)
+    if not wanted:
+        return None
+    starts = [
+        m.start()
+        for m in re.finditer(r"(?m)^(?=[^\s#])", code)
+        if m.start() > 0 and not _CARRIES_ON.match(code, m.start())
+    ]
+    for cut in reversed(starts):
+        head = code[:cut].rstrip() + "\n"
+        tree = _parse_python(head)
+        if tree is None:
+            continue
+        defined = {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.ClassDef)
+            or (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not is_stub(node))
+        }
+        if wanted <= defined:
+            return head
+        return None  # dropping more statements can only define less
+    return None
+
+
+def _parse_python(text: str) -> ast.Module | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None

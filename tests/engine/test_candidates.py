@@ -57,6 +57,16 @@ def test_a_wrong_definition_loses_to_a_right_one_that_fails_a_lint() -> None:
     assert best([renamed, linty]) is linty
 
 
+def test_a_cut_off_candidate_loses_to_a_whole_one_that_fails_a_gate() -> None:
+    # A fragment that happens to parse and lint clean still cannot be delivered as whole.
+    cut = Candidate(0, "def f():\n    return 1\n", 0.0, [gate("syntax", True), gate("ruff", True)])
+    cut.truncated = True
+    linty = cand(1, gate("syntax", True), gate("ruff", False))
+    assert best([cut, linty]) is linty
+    assert best([cut]) is cut  # alone, it is still what there is to deliver
+    assert why_next(cut) == "the reply was cut off"  # not "all gates passed"
+
+
 def test_agreement_on_the_examples_inputs_breaks_ties() -> None:
     lone = cand(0, gate("examples", False, 0.5, ["1", "2"]))
     pair_a = cand(1, gate("examples", False, 0.5, ["1", "3"]))

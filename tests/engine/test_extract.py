@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tta_codegen.extract import CodeExtractor, extract_code, looks_like_prose
+from tta_codegen.extract import CodeExtractor, extract_code, looks_like_prose, whole_definitions
 
 REPLIES = {
     "fenced": ("```python\ndef f():\n    return 1\n```\n", "def f():\n    return 1\n"),
@@ -134,3 +134,39 @@ def test_a_reply_ending_on_the_closing_backticks_is_not_an_open_fence() -> None:
     assert ex.open_fence  # really cut off
     ex.feed("    return")
     assert ex.open_fence
+
+
+PRIME = "def is_prime(n):\n    return n > 1 and all(n % i for i in range(2, n))\n"
+
+
+def test_whole_definitions_keeps_the_complete_statements_before_the_cut() -> None:
+    assert whole_definitions(PRIME + "\n\ndef main():\n    x = [1,", ["is_prime"]) == PRIME
+    with_imports = "import math\n\n" + PRIME + "\nprint(is_prime(3))\nprint(is_pr"
+    kept = whole_definitions(with_imports, ["is_prime"])
+    assert kept == "import math\n\n" + PRIME + "\nprint(is_prime(3))\n"
+    # Several names asked for: all of them must be among the complete statements.
+    two = PRIME + "\ndef twin(n):\n    return is_prime(n) and is_prime(n + 2)\n\nx = ("
+    assert whole_definitions(two, ["is_prime", "twin"]) == two[: two.index("\nx = (")]
+
+
+def test_whole_definitions_refuses_a_cut_inside_what_was_asked() -> None:
+    # The asked-for function is the last statement: nothing shows that it ended.
+    assert whole_definitions(PRIME, ["is_prime"]) is None
+    assert (
+        whole_definitions("def helper():\n    return 2\n\ndef is_prime(n):\n    if", ["is_prime"])
+        is None
+    )
+    # A stub does not count as defined; a name nobody asked for does not help.
+    assert whole_definitions("def is_prime(n):\n    pass\n\ndef x():\n  y", ["is_prime"]) is None
+    assert whole_definitions(PRIME + "\ndef main():\n    pri", []) is None
+    assert whole_definitions(PRIME + "\ndef main():\n    pri", ["other"]) is None
+
+
+def test_whole_definitions_never_splits_a_statement() -> None:
+    # Column-0 text inside a docstring, or an else branch, does not start a new statement.
+    in_doc = 'def is_prime(n):\n    """Whether n is prime.\n\nNot a statement\n'
+    assert whole_definitions(in_doc, ["is_prime"]) is None
+    branch = "if True:\n    def is_prime(n):\n        return True\nelse:\n    def is_pr"
+    assert whole_definitions(branch, ["is_prime"]) is None  # not a top-level def
+    then_else = PRIME + "if True:\n    x = 1\nelse:\n    x = "
+    assert whole_definitions(then_else, ["is_prime"]) == PRIME  # the if/else is dropped whole

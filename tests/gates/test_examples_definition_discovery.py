@@ -61,6 +61,10 @@ def test_required_definition_is_the_stub_at_the_cursor_or_a_signature_in_words()
     assert required_definitions(text, in_done, in_done, "") == []
     (spelled,) = required_definitions("", 0, 0, "write def area(w, h, *rest, **kw) please")
     assert spelled == RequiredDefinition("area", ("w", "h", "*rest", "**kw"))
+    # The README's request spells it in words.
+    readme = "a function is_prime(n) that checks whether n is prime"
+    assert required_definitions("", 0, 0, readme) == [RequiredDefinition("is_prime", ("n",))]
+    assert required_definitions("", 0, 0, "a function that checks whether n is prime") == []
 
 
 def inp(text: str, workspace: Path | None, *, required: list[RequiredDefinition], description: str = "",

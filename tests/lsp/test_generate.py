@@ -31,7 +31,12 @@ async def test_generate_streams_code_into_document(editor: Editor, fake: FakePro
     assert answer["attempts"] == [{"model": "fake-a"}]
     assert answer["usage"]["completion_tokens"] > 0
     assert answer["iterations"] == 1
-    assert {g["name"]: g["passed"] for g in answer["gates"]} == {"syntax": True, "ruff": True}
+    # "a function add(a, b)" asks for add(a, b): the definition gate checks it is there.
+    assert {g["name"]: g["passed"] for g in answer["gates"]} == {
+        "syntax": True,
+        "definition": True,
+        "ruff": True,
+    }
     # Edits are coalesced and each only sends new text.
     applied = editor.applied_edits()
     assert 1 <= len(applied) < len(fake.requests[0].body["messages"][1]["content"])

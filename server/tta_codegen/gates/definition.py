@@ -2,11 +2,12 @@
 
 A request asks for a particular function when it sits on (or just after) a stub — a
 function whose body is only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``
-— or when its description spells a signature (``def name(a, b)``). The generated file must
-then define that name with those parameters, in that order: a candidate that renames the
-function, drops a parameter or never defines it cannot be what the user asked for, whatever
-else it passes. Checked on the syntax tree, in-process (nothing is executed); importing the
-module is left to the gates that run code (``examples``, ``tests``).
+— or when its description spells a signature (``def name(a, b)``, or in words ``a function
+name(a, b)``). The generated file must then define that name with those parameters, in
+that order: a candidate that renames the function, drops a parameter or never defines it
+cannot be what the user asked for, whatever else it passes. Checked on the syntax tree,
+in-process (nothing is executed); importing the module is left to the gates that run code
+(``examples``, ``tests``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import warnings
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, RequiredDefinition
 from tta_codegen.stubs import is_stub
 
-_DEF_IN_WORDS = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
+# "def name(a, b)", or in words "a function name(a, b)" (the README's own request).
+_DEF_IN_WORDS = re.compile(r"\b(?:def|function)\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 

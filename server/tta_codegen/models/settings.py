@@ -32,7 +32,8 @@ class ProviderConfig(_Strict):
     read_timeout_s: float = Field(default=60.0, gt=0)
     model_path: str | None = None  # llamacpp: a GGUF file; None = the shipped default
     n_ctx: int = Field(default=4096, gt=0)  # llamacpp: context window to allocate
-    n_threads: int | None = Field(default=None, gt=0)  # llamacpp: None = all cores
+    # llamacpp: None = per generation, the cores the load average leaves idle (at least one)
+    n_threads: int | None = Field(default=None, gt=0)
 
     @field_validator("api_key_env")
     @classmethod
