@@ -626,7 +626,7 @@ class _AttemptState:
         """The complete top-level statements before the cut, when they define everything
         the request asked for by name (see :func:`whole_definitions`); else None. Continuing
         such a reply would only finish code nobody asked for."""
-        if not self.may_keep_whole_part or self.request is None:
+        if not self.may_keep_whole_part:
             return None
         if self._required is None:
             req = self.request
