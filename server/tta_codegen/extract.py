@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
-from tta_codegen.stubs import is_stub
+from tta_codegen.stubs import is_stub, parse_quietly
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<marker>`{3,}|~{3,})(?P<info>[^`]*)$")
 # A first line that starts like code in a common language is taken as code.
@@ -297,7 +296,7 @@ def whole_definitions(code: str, required: Collection[str]) -> str | None:
     ]
     for cut in reversed(starts):
         head = code[:cut].rstrip() + "\n"
-        tree = _parse_python(head)
+        tree = parse_quietly(head)
         if tree is None:
             continue
         defined = {
@@ -310,12 +309,3 @@ def whole_definitions(code: str, required: Collection[str]) -> str | None:
             return head
         return None  # dropping more statements can only define less
     return None
-
-
-def _parse_python(text: str) -> ast.Module | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError):
-            return None

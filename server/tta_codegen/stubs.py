@@ -16,8 +16,21 @@ import io
 import re
 import textwrap
 import tokenize
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+
+def parse_quietly(text: str) -> ast.Module | None:
+    """``ast.parse`` that answers None for code that does not parse, and keeps the
+    SyntaxWarnings of model output (invalid escapes...) off the server's stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None
+
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 

@@ -16,24 +16,15 @@ import ast
 import asyncio
 import re
 import time
-import warnings
 
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, RequiredDefinition
-from tta_codegen.stubs import is_stub
+from tta_codegen.stubs import is_stub, parse_quietly
 
 # "def name(a, b)", or in words "a function name(a, b)" (the README's own request).
 _DEF_IN_WORDS = re.compile(r"\b(?:def|function)\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 
-
-def _parse(text: str) -> ast.Module | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError):
-            return None
 
 
 def params_of(args: ast.arguments) -> tuple[str, ...]:
@@ -57,7 +48,7 @@ def required_definitions(
     """What a request at ``text[start:end]`` must define: the stub it sits on, or a
     signature spelled in the description. Empty when nothing in particular was asked for."""
     found: list[RequiredDefinition] = []
-    tree = _parse(text)
+    tree = parse_quietly(text)
     if tree is not None:
         first = text.count("\n", 0, start) + 1  # 1-based, like ast
         last = text.count("\n", 0, end) + 1
@@ -74,7 +65,7 @@ def required_definitions(
         found = found[-1:]
     if not found:
         for match in _DEF_IN_WORDS.finditer(description):
-            tree_of = _parse(f"def {match[1]}({match[2]}): pass")
+            tree_of = parse_quietly(f"def {match[1]}({match[2]}): pass")
             if tree_of is not None:
                 fn = _functions(tree_of)[0]
                 found.append(RequiredDefinition(fn.name, params_of(fn.args)))
@@ -82,7 +73,7 @@ def required_definitions(
 
 
 def _check(inp: GateInput) -> list[GateDiagnostic]:
-    tree = _parse(inp.text)
+    tree = parse_quietly(inp.text)
     if tree is None:
         return []  # the syntax gate reports it
     defined = [n for n in _functions(tree) if not is_stub(n)]
