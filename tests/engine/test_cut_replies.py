@@ -75,7 +75,7 @@ async def test_a_cut_after_the_asked_function_delivers_it_whole_without_continui
     result, sink = await generate(fake, tmp_path)
     assert result.status == "completed", result
     assert result.text == sink.text == PRIME  # the cut-off main() is gone, not half there
-    assert [g["name"] for g in result.gates] == ["syntax", "definition"]
+    assert [g.name for g in result.gates] == ["syntax", "definition"]
     assert len(fake.requests) == 1  # nothing asked is missing: no continuation
     assert any("cut off after the code asked for" in n for n in sink.notes)
 
