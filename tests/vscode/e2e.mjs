@@ -170,7 +170,10 @@ await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, p
   await openFile('review.py');
   await page.keyboard.type('y = 2');
   await page.keyboard.press('Enter');
-  const typed = (await editorText()).includes('y = 2');
+  // The typed line reaches the editor's text a moment after the keys (a busy machine):
+  // wait for it, under the hang guard.
+  const typed = await waitFor(async () => (await editorText()).includes('y = 2'), HANG_GUARD_MS, 'the typed line')
+    .catch(() => false);
   report.reviewTyped = typed;
   await palette('TTA Codegen: Generate Code…');
   await answer('three small helpers');
