@@ -18,7 +18,7 @@ import re
 import time
 
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, RequiredDefinition
-from tta_codegen.stubs import is_stub, parse_quietly
+from tta_codegen.stubs import WHOLE_PARSE_CHARS, is_stub, parse_quietly
 
 # "def name(a, b)", or in words "a function name(a, b)" (the README's own request).
 _DEF_IN_WORDS = re.compile(r"\b(?:def|function)\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
@@ -46,9 +46,14 @@ def required_definitions(
     text: str, start: int, end: int, description: str
 ) -> list[RequiredDefinition]:
     """What a request at ``text[start:end]`` must define: the stub it sits on, or a
-    signature spelled in the description. Empty when nothing in particular was asked for."""
+    signature spelled in the description. Empty when nothing in particular was asked for.
+
+    A document longer than ``stubs.WHOLE_PARSE_CHARS`` is not parsed whole for its stub
+    (seconds and gigabytes at 20 MB; its gates are skipped anyway): only the description
+    names what is asked there. A stub in such a document is found near its line by
+    ``stubs.find_stub`` and takes the implement path."""
     found: list[RequiredDefinition] = []
-    tree = parse_quietly(text)
+    tree = parse_quietly(text) if len(text) <= WHOLE_PARSE_CHARS else None
     if tree is not None:
         first = text.count("\n", 0, start) + 1  # 1-based, like ast
         last = text.count("\n", 0, end) + 1
