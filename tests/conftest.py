@@ -42,3 +42,18 @@ def _isolated_user_dirs(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+
+
+# The slowest files first. With two workers (scripts/test.sh: --dist loadfile, files in
+# this order) they start at once and the short files fill in around them, instead of one
+# worker running the Neovim files alone at the end. Stable: the rest keep their order.
+SLOW_FILES_FIRST = (
+    "tests/benchmarks/test_smoke.py",
+    "tests/vscode/",
+    "tests/nvim/",
+    "tests/reliability/test_hostile_model.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FILES_FIRST))

@@ -20,8 +20,7 @@ from tests.guards import SLOW_HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# One worker runs the whole module (scripts/test.sh: --dist loadgroup): one benchmark run.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("benchmarks-smoke")]
+pytestmark = pytest.mark.slow
 
 PROBLEMS = 1  # HumanEval problems the quality section runs here
 

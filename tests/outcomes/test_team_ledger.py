@@ -20,8 +20,6 @@ from tta_codegen.models.settings import LedgerConfig
 
 WORKER = Path(__file__).with_name("ledger_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
-# One worker runs the whole module (scripts/test.sh: --dist loadgroup): one cluster.
-pytestmark = pytest.mark.xdist_group("team-ledger")
 
 
 def env() -> dict[str, str]:

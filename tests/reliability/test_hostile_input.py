@@ -54,10 +54,6 @@ def command_argument(uri: str) -> st.SearchStrategy[Any]:
     )
 
 
-# One worker runs the whole module (scripts/test.sh: --dist loadgroup): one served server.
-pytestmark = pytest.mark.xdist_group("hostile-input")
-
-
 class LoopThread:
     """An event loop in a thread, so synchronous hypothesis tests can drive async code."""
 
