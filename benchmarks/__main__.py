@@ -4,7 +4,8 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion)
+    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion, startup)
+    python -m benchmarks startup context    # only these sections
     TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
                                             # also run tabby-agent side by side (tabby section)
 
@@ -39,12 +40,18 @@ from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion")
+SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion", "startup")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "only",
+        nargs="*",
+        metavar="SECTION",
+        help=f"run only these sections ({', '.join(SECTIONS)}); default: all",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke sizes (a few runs, tiny inputs)")
     ap.add_argument("--all", action="store_true", help="all 164 HumanEval problems")
     ap.add_argument("--problems", type=int, help="number of HumanEval problems (default 40)")
@@ -65,7 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"JSON file (default {DEFAULT_OUT})"
     )
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    unknown = [name for name in args.only if name not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    return args
 
 
 def _log(msg: str) -> None:
@@ -159,6 +170,13 @@ def run_completion(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run(cfg, _log))
 
 
+def run_startup(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.startup_bench import run
+
+    runs = args.runs or (3 if args.quick else 20)
+    return run(runs, _log)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "lsp": run_lsp,
     "tabby": run_tabby,
@@ -166,6 +184,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "context": run_context,
     "quality": run_quality,
     "completion": run_completion,
+    "startup": run_startup,
 }
 
 
@@ -359,6 +378,26 @@ def table(report: dict[str, Any]) -> str:
                     "<= 1500 ms",
                 )
             )
+    st = report.get("startup")
+    if isinstance(st, dict):
+        rows += [
+            (
+                "start -> initialize, p50: early answer / cache empty / bare pygls",
+                f"{st['warm_initialize']['p50_ms']} / {st['cold_initialize']['p50_ms']} / "
+                f"{st['bare_pygls_initialize']['p50_ms']} ms",
+                "<= 300 ms",
+            ),
+            (
+                "start -> first command answered, p50 (bare pygls: shutdown)",
+                f"{st['warm_ready']['p50_ms']} ms (pygls {st['bare_pygls_ready']['p50_ms']} ms)",
+                "",
+            ),
+            (
+                "tta-codegen --help, p50 (python -c pass)",
+                f"{st['help']['p50_ms']} ms ({st['python_pass']['p50_ms']} ms)",
+                "<= 150 ms",
+            ),
+        ]
     width = max(len(r[0]) for r in rows) if rows else 10
     vwidth = max(len(r[1]) for r in rows) if rows else 10
     lines = [f"{'figure'.ljust(width)}  {'measured'.ljust(vwidth)}  target"]
@@ -379,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_clocks()
         for name in SECTIONS:
-            if name in args.skip:
+            if name in args.skip or (args.only and name not in args.only):
                 report[name] = "skipped (--skip)"
                 continue
             t0 = time.perf_counter()
