@@ -184,7 +184,7 @@ def run_embedded(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.quick:  # proves it measures; 2 threads on busy cores can take ~1 s a token
         return run(args.runs or 1, _log, max_tokens=12)
-    return run(args.runs or 5, _log)
+    return run(args.runs or 10, _log)
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {

@@ -48,7 +48,7 @@ def _rate(stamps: list[float], asked: float) -> dict[str, float]:
     }
 
 
-def run(runs: int = 5, log: Any = print, max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
+def run(runs: int = 10, log: Any = print, max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
     try:
         import llama_cpp
     except ImportError as exc:
@@ -146,7 +146,7 @@ def run(runs: int = 5, log: Any = print, max_tokens: int = MAX_TOKENS) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.embedded_bench")
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args(argv)
     result = run(args.runs, lambda m: print(m, file=sys.stderr, flush=True))
     print(json.dumps(result, indent=2))
