@@ -62,7 +62,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_machine_and_sections(report: dict[str, Any]) -> None:
     assert report["mode"] == "quick"
     assert report["machine"]["cpus"] >= 1 and report["machine"]["python"]
-    for section in ("lsp", "outcomes", "e2e", "context", "quality", "completion"):
+    sections = ("lsp", "outcomes", "e2e", "context", "quality", "completion", "startup", "embedded")
+    for section in sections:
         assert isinstance(report[section], dict), section
     assert table(report).count("\n") > 10
 
@@ -149,3 +150,19 @@ def test_completion_figures(report: dict[str, Any]) -> None:
     assert comp["debounce"]["model_calls"] >= 1
     # --quick leaves the embedded model out, and says so.
     assert "skipped" in comp["embedded"]
+
+
+def test_startup_figures(report: dict[str, Any]) -> None:
+    start = report["startup"]
+    for line in ("python_pass", "help", "bare_pygls_initialize", "cold_initialize",
+                 "warm_initialize", "warm_ready"):  # fmt: skip
+        _summary(start, line)
+    _positive(start, "ratios_p50", "warm_initialize_over_bare_pygls")
+
+
+def test_embedded_figures(report: dict[str, Any]) -> None:
+    emb = report["embedded"]
+    for line in ("bare", "ours", "bare_all_cpus"):
+        _positive(emb, line, "tokens_per_s_p50")
+    _positive(emb, "ours_over_bare")
+    assert emb["threads"]["ours"] == emb["threads"]["default_threads"]

@@ -101,3 +101,9 @@ def test_long_chunks_are_truncated_for_display_but_fully_indexed() -> None:
     assert chunk.end == 201
     assert "more lines)" in chunk.text
     assert "199" in chunk.terms.split()  # compute_thing_199 was indexed
+
+
+def test_terms_repeat_a_frequent_token_at_most_three_times_most_frequent_first() -> None:
+    text = "def f(alpha):\n    alpha = alpha + beta\n    return alpha + alpha + gamma\n"
+    rec = chunk_file("/ws/t.py", "t.py", text)
+    assert rec.chunks[0].terms.split() == ["alpha", "alpha", "alpha", "beta", "gamma"]

@@ -29,3 +29,16 @@ def test_estimate_tokens() -> None:
     assert estimate_tokens("abcd") == 1
     assert estimate_tokens("abcde") == 2
     assert estimate_tokens("a" * 30, chars_per_token=3) == 10
+
+
+def test_token_counts_are_tokenize_counted_in_first_appearance_order() -> None:
+    from collections import Counter
+
+    from tta_codegen.context.tokens import token_counts
+
+    text = "parseConfigFile(config_path)\nconfig = load_config(config_path, retries=3)\nself.x"
+    counts = token_counts(text)
+    expected = Counter(tokenize(text))
+    assert counts == dict(expected)
+    assert list(counts) == list(expected)  # ties in most_common keep this order
+    assert counts["config"] == 5 and "self" not in counts

@@ -77,13 +77,6 @@ async def test_generates_tokens_with_usage_from_the_shipped_model() -> None:
     assert p.last_run.threads == 1  # the configured count, whatever the load
 
 
-def test_unconfigured_threads_use_the_cores_the_load_leaves_free() -> None:
-    assert llamacpp.free_cores(2, 0.1) == 2  # an idle machine: every core
-    assert llamacpp.free_cores(2, 0.9) == 1
-    assert llamacpp.free_cores(2, 9.3) == 1  # busy cores: one thread, never none
-    assert llamacpp.free_cores(16, 4.2) == 12
-
-
 async def test_closing_aclose_mid_stream_stops_generation_within_a_token() -> None:
     p = provider()
     stream = p.stream(MODEL, ask("Write a very long story about a dragon and a city.", 2000))

@@ -31,6 +31,11 @@ class TerminalSink:
         self.resets = 0
         self._first_token_at: float | None = None
         self._last_token_at: float | None = None
+        self._first_count = 0  # tokens when the attempt's first one arrived
+        # Earlier attempts (refinement rounds, continuations, fallbacks): tokens generated
+        # after each one's first, and the seconds they took.
+        self._gen_tokens = 0
+        self._gen_s = 0.0
         self._started = time.perf_counter()
         self._live: Live | None = None
         self._spinner = Spinner("dots", style="cyan")
@@ -54,10 +59,11 @@ class TerminalSink:
             elif not self.model and not self.console.is_terminal:
                 self.console.print(f"generating with {model}", highlight=False)
             self.model = model
-            self._first_token_at = self._last_token_at = None
+            self._fold_attempt()
         if tokens > 0:
             if self._first_token_at is None:
                 self._first_token_at = now
+                self._first_count = tokens
             self._last_token_at = now
         self.tokens = tokens
 
@@ -71,12 +77,26 @@ class TerminalSink:
     def text(self) -> str:
         return "".join(self.parts)
 
+    def _fold_attempt(self) -> None:
+        if self._first_token_at is not None and self._last_token_at is not None:
+            self._gen_tokens += self.tokens - self._first_count
+            self._gen_s += self._last_token_at - self._first_token_at
+        self._first_token_at = self._last_token_at = None
+
     @property
     def tokens_per_s(self) -> float | None:
-        if self._first_token_at is None or self._last_token_at is None or self.tokens < 2:
-            return None
-        span = self._last_token_at - self._first_token_at
-        return (self.tokens - 1) / span if span > 0 else None
+        """Generated tokens / generation time, over every attempt so far.
+
+        Each attempt counts from its first token: the time before it is reading the prompt
+        (and, for a remote model, the network), which is not the generation rate. Several
+        rounds are several spans, never one span from the first round's start to the
+        last round's end (that would count the gaps between them: gates, prompt reading).
+        """
+        tokens, span = self._gen_tokens, self._gen_s
+        if self._first_token_at is not None and self._last_token_at is not None:
+            tokens += self.tokens - self._first_count
+            span += self._last_token_at - self._first_token_at
+        return tokens / span if tokens > 0 and span > 0 else None
 
     def status_line(self) -> str:
         elapsed = time.perf_counter() - self._started

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import click
 
 from tta_codegen.cli.app import EXIT_FAILED, app, fail, setup_logging
@@ -20,13 +22,12 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
     """Run the language server (LSP over stdio, or TCP with --tcp)."""
     setup_logging(log_level)
     from tta_codegen.lsp.memory import release_large_blocks
-    from tta_codegen.lsp.server import create_server
-
-    server = create_server()
 
     release_large_blocks()  # a closed document's memory goes back to the system
-
     if tcp:
+        from tta_codegen.lsp.server import create_server
+
+        server = create_server()
         host, sep, port = tcp.rpartition(":")
         if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise click.UsageError("--tcp takes HOST:PORT with a port 1-65535, e.g. 127.0.0.1:2087")
@@ -36,4 +37,12 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
         except OSError as exc:  # port in use, host not local, no permission for the port
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
     else:
-        server.start_io()
+        # initialize is answered (when its answer is known) before the server is imported.
+        from tta_codegen.lsp.fastinit import serve_stdio
+
+        def start(stdin: BinaryIO, stdout: BinaryIO) -> None:
+            from tta_codegen.lsp.server import create_server
+
+            create_server().start_io(stdin, stdout)
+
+        serve_stdio(start)

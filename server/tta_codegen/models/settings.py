@@ -32,7 +32,8 @@ class ProviderConfig(_Strict):
     read_timeout_s: float = Field(default=60.0, gt=0)
     model_path: str | None = None  # llamacpp: a GGUF file; None = the shipped default
     n_ctx: int = Field(default=4096, gt=0)  # llamacpp: context window to allocate
-    # llamacpp: None = per generation, the cores the load average leaves idle (at least one)
+    # llamacpp: threads to generate and to read the prompt; None = half the CPUs to generate,
+    # all of them for the prompt (llama-cpp-python's defaults, models/llamacpp.default_threads)
     n_threads: int | None = Field(default=None, gt=0)
 
     @field_validator("api_key_env")
