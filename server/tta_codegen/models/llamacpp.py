@@ -32,7 +32,6 @@ import asyncio
 import atexit
 import contextlib
 import importlib
-import math
 import os
 import re
 import tempfile
@@ -347,7 +346,6 @@ class LlamaCppProvider:
         put: Callable[[str | RunStats | BaseException], None],
         stats: RunStats,
     ) -> None:
-        import llama_cpp
         from llama_cpp import StoppingCriteriaList
 
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
