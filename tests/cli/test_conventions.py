@@ -23,6 +23,9 @@ from tests.guards import HANG_GUARD_S
 REPO = Path(__file__).resolve().parents[2]
 CODE = "def add(a, b):\n    return a + b\n"
 REPLY = Reply.text(f"```python\n{CODE}```\n")
+# What the README's command asks for ("a function is_prime(n) ..."): the definition gate
+# checks that the reply defines it.
+PRIME = "def is_prime(n):\n    if n < 2:\n        return False\n    return all(n % d for d in range(2, n))\n"
 
 
 def use_fake(ws: Path, fake: FakeProvider) -> None:
@@ -125,13 +128,14 @@ def readme_command() -> list[str]:
 async def test_the_readme_command_can_be_run_twice(
     ws: Path, fake: FakeProvider, cli: RunCli
 ) -> None:
-    use_fake(ws, fake)
+    (ws / "tta-codegen.toml").write_text(fake_config(fake.base_url))
+    fake.add(Reply.text(f"```python\n{PRIME}```\n"))
     args = readme_command()
     for _ in range(2):
         r = await cli(*args)
         assert r.code == 0, r.stderr
     out = Path(args[args.index("--out") + 1])
-    assert (ws / out).read_text() == CODE
+    assert (ws / out).read_text() == PRIME
 
 
 async def test_stats_text_names_the_ledger_and_keeps_columns(
