@@ -391,8 +391,11 @@ class ModelRouter:
         prompt_tokens = estimate_tokens(original)
         bcfg = self.config.routing.breaker
         # The embedded model sends no usage chunk to wait for, and would only go on
-        # generating (on this machine's CPU) during a grace period.
-        grace_s = 0.0 if provider.config.kind == "llamacpp" else USAGE_GRACE_S
+        # generating (on this machine's CPU) during a grace period. An inline suggestion is
+        # short and often superseded at the next keystroke: its stream closes at the stop
+        # (usage estimated), so a newer request never waits on an older one's grace.
+        no_grace = provider.config.kind == "llamacpp" or original.task_type == "completion"
+        grace_s = 0.0 if no_grace else USAGE_GRACE_S
         key = self.health_key(model)
         tries = 0
         while True:
