@@ -544,32 +544,34 @@ async def _stdlib_rss(fake: FakeProvider, home: Path, cfg: LspBenchConfig) -> di
     }
 
 
-async def run_outcomes(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:
-    """Only the outcome-tracking comparison (``python -m benchmarks outcomes``)."""
+@contextlib.asynccontextmanager
+async def _bench_env(prefix: str) -> AsyncIterator[tuple[FakeProvider, ChunkClock, Path]]:
+    """The fake model with its chunk clock and a scratch home, torn down after a section."""
     fake = FakeProvider()
     clock = ChunkClock()
     clock.install()
     await fake.start()
-    home = Path(tempfile.mkdtemp(prefix="tta-bench-outcomes-"))
+    home = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        log("outcome tracking on vs off…")
-        report = await bench_outcomes(fake, clock, home, cfg)
+        yield fake, clock, home
     finally:
         clock.uninstall()
         await fake.stop()
         await asyncio.to_thread(_rmtree, home)
+
+
+async def run_outcomes(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:
+    """Only the outcome-tracking comparison (``python -m benchmarks outcomes``)."""
+    async with _bench_env("tta-bench-outcomes-") as (fake, clock, home):
+        log("outcome tracking on vs off…")
+        report = await bench_outcomes(fake, clock, home, cfg)
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
 
 async def run(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:
-    fake = FakeProvider()
-    clock = ChunkClock()
-    clock.install()
-    await fake.start()
-    home = Path(tempfile.mkdtemp(prefix="tta-bench-lsp-"))
     report: dict[str, Any] = {}
-    try:
+    async with _bench_env("tta-bench-lsp-") as (fake, clock, home):
         log("server overhead (gates off)…")
         report["overhead"] = await bench_overhead(fake, clock, home, cfg, gates=False)
         log("server overhead (default gates)…")
@@ -582,10 +584,6 @@ async def run(cfg: LspBenchConfig, log: Any = print) -> dict[str, Any]:
         report["responsiveness"] = await bench_responsiveness(fake, home, cfg)
         log("startup and memory…")
         report["startup"] = await bench_startup(fake, home, cfg)
-    finally:
-        clock.uninstall()
-        await fake.stop()
-        await asyncio.to_thread(_rmtree, home)
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
