@@ -107,6 +107,8 @@ def plan_lines(new: list[str], tail: list[str]) -> tuple[int, int, str, int]:
     if last < 0:
         return lead, 0, "", 0
     return lead, span, "".join(text), skip
+
+
 def unified_diff(label: str, before: str, after: str, *, new_file: bool = False) -> str:
     """A unified diff of two versions of a file, as ``git diff`` prints it.
 

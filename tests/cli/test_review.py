@@ -55,3 +55,25 @@ async def test_terminal_shows_the_diff_and_asks(
     code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"y\n")
     assert code == 0
     assert target.read_text() == "import os\n\n\n" + CODE  # PEP 8: two blank lines
+
+
+async def test_the_write_prompt_asks_again_on_an_unclear_answer_and_enter_means_no(
+    ws: Path, fake: FakeProvider, tmp_path: Path
+) -> None:
+    use_fake(ws, fake)
+    fake.add(REPLY)
+    target = ws / "mod.py"
+    target.write_text("import os\n")
+    env = cli_env(tmp_path / "home")
+    args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"\n")
+    assert code == 0 and "nothing written" in screen
+    assert target.read_text() == "import os\n"
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"maybe\nyes\n")
+    assert code == 0, screen
+    assert screen.count("Write mod.py? [y/N]") == 2 and "answer y or n" in screen
+    assert target.read_text() == "import os\n\n\n" + CODE
+    target.write_text("import os\n")
+    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"\x04")
+    assert code == 130 and "interrupted; nothing was written" in screen, screen  # Ctrl-D
+    assert target.read_text() == "import os\n"

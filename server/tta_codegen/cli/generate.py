@@ -28,6 +28,7 @@ from tta_codegen.cli._files import (
     splice_code,
     write_atomic,
 )
+from tta_codegen.cli._prompt import confirm
 from tta_codegen.cli._sink import TerminalSink
 from tta_codegen.cli.app import (
     EXIT_FAILED,
@@ -278,7 +279,7 @@ def run_and_deliver(
         if writable and not assume_yes and _interactive():
             # Review before keep: show what would change and ask; nothing is written on "no".
             err.print(patch, markup=False, highlight=False, end="")
-            if not click.confirm(f"Write {target}?", default=False, err=True):
+            if not confirm(f"Write {target}?"):
                 decided("discarded")
                 err.print("nothing written", markup=False)
                 sys.exit(_exit_code(result))

@@ -26,7 +26,6 @@ _DEF_IN_WORDS = re.compile(r"\b(?:def|function)\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-
 def params_of(args: ast.arguments) -> tuple[str, ...]:
     """Parameter names in order, with ``*``/``**`` marking the variadic ones."""
     names = [a.arg for a in (*args.posonlyargs, *args.args)]
