@@ -7,6 +7,7 @@ loop) keeps answering while the command runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pty
 import signal
@@ -39,8 +40,18 @@ def cli_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env["XDG_DATA_HOME"] = str(home / ".local" / "share")
     env["XDG_CACHE_HOME"] = str(home / ".cache")
+    # A hang guard that fires aborts the command (SIGABRT) and shows where it was stuck:
+    # faulthandler prints every thread's stack on that signal.
+    env["PYTHONFAULTHANDLER"] = "1"
     env.update(extra or {})
     return env
+
+
+def _stacks_of_a_hung(proc: subprocess.Popen[bytes] | asyncio.subprocess.Process) -> None:
+    """SIGABRT a command its hang guard gave up on: faulthandler writes its threads' stacks
+    to its stderr, which the caller then shows in the failure."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGABRT)
 
 
 async def run_cli(
@@ -79,9 +90,17 @@ async def run_cli(
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
+        _stacks_of_a_hung(proc)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+        raise AssertionError(
+            f"tta-codegen {' '.join(args)} hung (hang guard {timeout} s); its stacks:\n"
+            + err.decode(errors="replace")[-8000:]
+        ) from None
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
 
@@ -112,14 +131,25 @@ def run_in_terminal(
         proc.send_signal(signal.SIGINT)
     else:
         os.write(master, answer)
-    proc.wait(HANG_GUARD_S)  # a hang guard only
     try:
-        while chunk := os.read(master, 4096):
+        proc.wait(HANG_GUARD_S)  # a hang guard only
+    except subprocess.TimeoutExpired:
+        _stacks_of_a_hung(proc)
+        proc.wait(HANG_GUARD_S)
+        hung = True
+    else:
+        hung = False
+    os.set_blocking(master, False)
+    try:
+        while chunk := os.read(master, 65536):
             seen += chunk
     except OSError:
         pass
     os.close(master)
-    return proc.returncode, seen.decode(errors="replace")
+    screen = seen.decode(errors="replace")
+    if hung:
+        raise AssertionError(f"tta-codegen {' '.join(args)} hung; its screen:\n{screen[-8000:]}")
+    return proc.returncode, screen
 
 
 # CI runs as root, and root writes a 0444 file anyway: permission tests drop the

@@ -28,7 +28,10 @@ def code(text: str, **kw: object) -> Reply:
 
 def settings(nvim: Nvim) -> dict[str, Any]:
     # The gates (syntax, ruff, tests) are not what this tests; review mode is the default.
-    return nvim.settings(gates={"enabled": []})
+    # Nor is the context index: with it, whether the first prompt has project context
+    # depends on how far indexing got (under load it may not), and regenerate must send
+    # the same prompt as the generation it repeats.
+    return nvim.settings(gates={"enabled": []}, context={"index": False})
 
 
 def source(nvim: Nvim, name: str = "m.py") -> Path:
