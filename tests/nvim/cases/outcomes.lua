@@ -17,7 +17,7 @@ T.result.generate2 = T.generate_for_review(bufnr, 1)
 -- Regenerate it (:TTARegenerate on the change), then Discard the new attempt.
 vim.api.nvim_win_set_cursor(0, { 1, 0 })
 vim.cmd('TTARegenerate')
-T.wait(20000, function()
+T.wait(function()
   for _, d in ipairs(T.result.done) do
     if d.command == 'tta.regenerate' then
       T.result.regenerate = d

@@ -407,6 +407,22 @@ function T.defer()
   T.deferred = true
 end
 
+--- In a deferred case: run `fn` once `predicate()` holds, polling from the main loop (where
+--- typed keys are read); `what` names it in the error if the hang guard runs out.
+function T.step_until(predicate, what, fn)
+  local deadline = vim.uv.now() + T.HANG_GUARD_MS
+  local function poll()
+    if predicate() then
+      return fn()
+    end
+    if vim.uv.now() > deadline then
+      error(('%s did not happen within the %d ms hang guard'):format(what, T.HANG_GUARD_MS))
+    end
+    T.step(10, poll)
+  end
+  T.step(0, poll)
+end
+
 --- Run `fn` after `ms` in the main loop; an error (or a finished `fn`) ends the case.
 function T.step(ms, fn)
   vim.defer_fn(function()
