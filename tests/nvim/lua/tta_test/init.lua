@@ -76,6 +76,14 @@ function T.signal(name)
   end
 end
 
+--- Wait until the test process says `name` happened (its `proceed=(name, ready)`).
+function T.wait_signal(name)
+  local path = T.params.signal_dir .. '/test-' .. name
+  T.wait(function()
+    return vim.uv.fs_stat(path) ~= nil
+  end, 'the test process to see ' .. name)
+end
+
 local SKIP = '__tta_skip__:'
 
 --- End the case as skipped (pytest skips with this reason).
