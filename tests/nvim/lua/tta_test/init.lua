@@ -18,6 +18,9 @@ end
 T.params = vim.json.decode(read(assert(os.getenv('TTA_TEST_PARAMS'), 'TTA_TEST_PARAMS not set')))
 T.result = { done = {}, progress = {}, notes = {}, stale_drops = 0, timings = {} }
 T.HANG_GUARD_MS = T.params.hang_guard_ms or 60000
+-- Not a guard: how long T.finish() gives the server to stop politely (flushing its ledger)
+-- before the case quits anyway; it returns as soon as the server has stopped.
+T.STOP_GRACE_MS = 3000
 local t0 = vim.uv.hrtime()
 
 --- Milliseconds since the case started, under `name` in the result (for the report).
@@ -388,7 +391,7 @@ function T.finish()
     client:stop()
   end
   -- Not a guard: past this the case quits anyway (the server exits when stdin closes).
-  vim.wait(3000, function()
+  vim.wait(T.STOP_GRACE_MS, function()
     return #vim.lsp.get_clients() == 0
   end, 20)
   vim.cmd('qall!')
