@@ -135,13 +135,17 @@ def provider_settings(port: int, key_env: str | None = None, **model: Any) -> di
     }
 
 
+HEALTH_ATTEMPT_S = 2.0  # one /healthz request; code-server answers it in milliseconds
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + HANG_GUARD_S  # a few seconds idle
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"code-server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+            # Not a guard: one attempt; the deadline above is the hang guard.
+            with urllib.request.urlopen(f"{url}/healthz", timeout=HEALTH_ATTEMPT_S):
                 return
         except OSError:
             time.sleep(0.2)
