@@ -44,16 +44,24 @@ def _isolated_user_dirs(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
 
 
-# The slowest files first. With two workers (scripts/test.sh: --dist loadfile, files in
-# this order) they start at once and the short files fill in around them, instead of one
-# worker running the Neovim files alone at the end. Stable: the rest keep their order.
+# The slowest files first, in this order (the rest keep theirs). With two workers
+# (scripts/test.sh: --dist loadfile, files handed out in this order) the long ones start at
+# once and the short files fill in around them, instead of one worker running a long file
+# alone at the end: tests/reliability/ sorts last by name and holds minute-long files.
 SLOW_FILES_FIRST = (
     "tests/benchmarks/test_smoke.py",
     "tests/vscode/",
-    "tests/nvim/",
     "tests/reliability/test_hostile_model.py",
+    "tests/nvim/",
+    "tests/reliability/",
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FILES_FIRST))
+    def rank(item: pytest.Item) -> int:
+        for i, prefix in enumerate(SLOW_FILES_FIRST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(SLOW_FILES_FIRST)
+
+    items.sort(key=rank)

@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 PROBLEMS = 1  # HumanEval problems the quality section runs here
+# Samples per figure (lsp, outcomes, completion, startup): two prove a figure is measured
+# and non-zero as well as --quick's 3-5 do, at about half the generations and starts.
+RUNS = 2
 
 
 def _positive(report: dict[str, Any], *path: str) -> float:
@@ -43,9 +46,11 @@ def _summary(report: dict[str, Any], *path: str) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "quick.json"
-    # As little as proves every section still measures: one HumanEval problem, and one
-    # llama.cpp thread (several wait on each other at every token on busy cores).
-    args = ["--quick", "--no-remote", "--problems", str(PROBLEMS), "--threads", "1"]
+    # As little as proves every section still measures: one HumanEval problem, two samples
+    # per figure, and one llama.cpp thread (several wait on each other at every token on
+    # busy cores).
+    args = ["--quick", "--no-remote", "--problems", str(PROBLEMS), "--threads", "1",
+            "--runs", str(RUNS)]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *args, "--out", str(out)],
         cwd=ROOT,

@@ -104,12 +104,15 @@ async def test_examples_gate_reports_each_failure_and_partial_credit(tmp_path: P
 
 
 async def test_examples_gate_is_bounded_and_reports_an_import_failure(tmp_path: Path) -> None:
-    looping = STUB + "    while True:\n        pass\n"
+    # Loops for add(2, 3) only: that example is cut at its 2 s bound (once, not once per
+    # example), and the ones after it still run.
+    looping = STUB + "    while a == 2:\n        pass\n    return a + b\n"
     result = one(
         await run_gates(inp(looping, tmp_path, required=[ADD]), config(enabled=["examples"])),
         "examples",
     )
     assert not result.passed and "took more than 2 s" in (result.message or "")
+    assert result.fraction == 0.75, result.message
     broken_import = "import no_such_module_xyz\n\n" + STUB + "    return a + b\n"
     result = one(
         await run_gates(inp(broken_import, tmp_path, required=[ADD]), config(enabled=["examples"])),

@@ -181,7 +181,9 @@ async def test_error_inside_200_stream(editor: Editor, fake: FakeProvider) -> No
 async def test_unreachable_provider_fails_cleanly(make_editor, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.lsp.harness import provider_settings
 
-    editor = await make_editor(provider_settings("http://127.0.0.1:9/v1"))
+    # No retries (their backoff is tested in tests/models): the first refusal is the answer.
+    routing = {"default": "fake-a", "fallbacks": [], "retry": {"max_retries": 0}}
+    editor = await make_editor(provider_settings("http://127.0.0.1:9/v1", routing=routing))
     uri = editor.open("u.py", "a = 1\n")
     answer = await editor.execute(
         "tta.generate",

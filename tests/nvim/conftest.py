@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,14 +146,17 @@ class Nvim:
         *,
         settings: dict[str, Any] | None = None,
         release: tuple[str, asyncio.Event] | None = None,
+        proceed: tuple[str, Callable[[], object]] | None = None,
         **params: Any,
     ) -> NvimRun:
         """Run one case; ``release=(name, event)`` sets ``event`` when the case calls
-        ``T.signal(name)`` (e.g. to end a stream the fake holds open until then)."""
+        ``T.signal(name)`` (e.g. to end a stream the fake holds open until then), and
+        ``proceed=(name, ready)`` lets the case's ``T.wait_signal(name)`` return once
+        ``ready()`` holds (something only this process sees, e.g. a ledger row)."""
         self.runs += 1
         signals = self.tmp / f"signals-{self.runs}"
         signals.mkdir()
-        watcher: asyncio.Task[None] | None = None
+        watchers: list[asyncio.Task[None]] = []
         if release is not None:
             name, event = release
 
@@ -162,11 +165,20 @@ class Nvim:
                             timeout=CASE_HANG_GUARD_S, interval=0.01)  # fmt: skip
                 event.set()
 
-            watcher = asyncio.create_task(watch())
+            watchers.append(asyncio.create_task(watch()))
+        if proceed is not None:
+            go, ready = proceed
+
+            async def tell() -> None:
+                await until(ready, f"{go} (for the case)", timeout=CASE_HANG_GUARD_S,
+                            interval=0.05)  # fmt: skip
+                (signals / f"test-{go}").touch()
+
+            watchers.append(asyncio.create_task(tell()))
         try:
             return await self._run(case, settings, params, signals)
         finally:
-            if watcher is not None:
+            for watcher in watchers:
                 watcher.cancel()
 
     async def _run(

@@ -3,6 +3,8 @@ Regenerate and Discard produce the expected ledger rows and a retention of about
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from tests.fakes.provider import FakeProvider, Reply
 from tests.nvim.conftest import Nvim
@@ -25,6 +27,17 @@ async def test_accept_edit_save_regenerate_and_discard_are_recorded(
     fake.add(Reply.text(f"```python\n{FUNC}```\n", size=7, delay=0.003))
     path = nvim.workspace / "m.py"
     path.write_text(BEFORE)
+    ledger = nvim.home / ".local" / "share" / "tta-codegen" / "ledger.sqlite3"
+
+    def idle_measured() -> bool:
+        """The accepted function, left alone, had its idle retention measured."""
+        if not ledger.exists():
+            return False
+        try:
+            return any(x.stage == "idle" for x in CostLedger(ledger).retention_sync())
+        except sqlite3.Error:
+            return False  # the server is creating or writing it: ask again
+
     run = await nvim.run(
         "outcomes",
         file=path,
@@ -36,14 +49,14 @@ async def test_accept_edit_save_regenerate_and_discard_are_recorded(
         rewrite_from=6,
         rewrite_to=8,
         rewrite_with=["        raise NotImplementedError('todo')"],
-        idle_ms=1500,
+        proceed=("idle retention", idle_measured),
         settings=nvim.settings(gates={"enabled": []}, outcomes={"retention_idle_s": 0.5}),
     )
     r = run.result
     assert r["generate"]["status"] == "completed", run.why()
     assert "raise NotImplementedError('todo')" in r["after_edit"], run.why()
     assert r["after_discard"] == r["after_edit"], run.why()
-    book = CostLedger(nvim.home / ".local" / "share" / "tta-codegen" / "ledger.sqlite3")
+    book = CostLedger(ledger)
     rows = book.outcomes_sync()
     assert r["regenerate"]["status"] == "completed", run.why()
     assert sorted(o.outcome for o in rows) == ["accepted", "discarded", "regenerated"], run.why()

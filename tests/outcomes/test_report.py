@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.guards import HANG_GUARD_S, SLOW_HANG_GUARD_S
 from tests.outcomes.seed import seed
 from tta_codegen.models.ledger import CostLedger, OutcomeRow
 from tta_codegen.outcomes.report import CHART_IDS
@@ -50,7 +51,7 @@ def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,  # hang guard: the command takes about a second
+        timeout=HANG_GUARD_S,  # a hang guard: the command takes about a second idle
     )
 
 
@@ -90,7 +91,7 @@ def test_every_chart_renders_in_headless_chromium(seeded: Path) -> None:
         [*chromium_args(seeded / "profile"), "--dump-dom", out.as_uri()],
         capture_output=True,
         text=True,
-        timeout=180,  # hang guard: Chromium renders the page in a few seconds
+        timeout=SLOW_HANG_GUARD_S,  # a hang guard: Chromium renders it in a few seconds idle
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     found = re.search(r'<pre id="render-check">(.*?)</pre>', dom.stdout, re.S)

@@ -15,6 +15,12 @@ const { KEY, MEAN_FROM, MEAN_WITH } = process.env;
 const MEAN_LINES = Number(process.env.MEAN_LINES || 1);
 // review.py as it is on disk after the user typed a line, before any generation.
 const REVIEW_BEFORE = process.env.REVIEW_BEFORE ?? 'x = 1\ny = 2\n';
+// Not guards. How long one click on the context menu's item gets to open the input box
+// before the loop around it (under HANG_GUARD_MS) clicks again.
+const MENU_RETRY_MS = 2000;
+// Only for the step screenshots (SHOTS): a tooltip fading out, a toast sliding in.
+const HOVER_FADE_MS = 300;
+const TOAST_SLIDE_MS = 800;
 
 await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, palette, answer, openFile, editorText }) => {
   // Review mode ("lens", the server's default): the status message says so; keep the
@@ -96,7 +102,7 @@ await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, p
   for (const end = Date.now() + HANG_GUARD_MS; Date.now() < end; ) {
     if (await input.isVisible()) break;
     if (await refineItem.isVisible()) await refineItem.click().catch(() => undefined);
-    await input.waitFor({ state: 'visible', timeout: 2000 }).catch(() => undefined);
+    await input.waitFor({ state: 'visible', timeout: MENU_RETRY_MS }).catch(() => undefined);
   }
   await answer('please add type hints');
   await page.locator('.statusbar', { hasText: 'Refinement done' }).first().waitFor();
@@ -150,7 +156,7 @@ await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, p
   async function noHover() {
     await page.mouse.move(800, 500, { steps: 5 });
     await page.keyboard.press('Escape');
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(HOVER_FADE_MS);
   }
   async function editorShot(name) {
     if (!SHOTS) return;
@@ -187,10 +193,12 @@ await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, p
   await diffTab.waitFor();
   await page.locator('.monaco-diff-editor').first().waitFor();
   report.diffTab = ((await diffTab.getAttribute('aria-label')) || (await diffTab.innerText())).trim();
-  // Let the diff computation paint its inserted-line decorations before the screenshot.
-  await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first()
-    .waitFor({ timeout: 15000 }).catch(() => undefined);
-  await editorShot('review-vscode-diff.png');
+  if (SHOTS) {
+    // Let the diff computation paint its inserted-line decorations before the screenshot.
+    await page.locator('.monaco-diff-editor .line-insert, .monaco-diff-editor .char-insert').first()
+      .waitFor().catch(() => undefined);
+    await editorShot('review-vscode-diff.png');
+  }
   // Close the diff editor (its tab's close button): its hidden editors would otherwise
   // sit first in the DOM where the next steps look for the text editor.
   await diffTab.hover();
@@ -228,7 +236,7 @@ await run({ waitForFile: 'gen.py' }, async ({ page, input, rows, toasts, shot, p
     // The editor and the toast below it, once the toast has finished sliding in.
     await refused.locator('.monaco-button', { hasText: 'Discard anyway' }).first().waitFor();
     await page.mouse.move(800, 300, { steps: 5 });
-    await page.waitForTimeout(800);
+    await page.waitForTimeout(TOAST_SLIDE_MS);
     const box = await page.locator('.part.editor').first().boundingBox();
     const size = page.viewportSize();
     await page.screenshot({

@@ -135,13 +135,17 @@ def provider_settings(port: int, key_env: str | None = None, **model: Any) -> di
     }
 
 
+HEALTH_ATTEMPT_S = 2.0  # one /healthz request; code-server answers it in milliseconds
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + HANG_GUARD_S  # a few seconds idle
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"code-server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+            # Not a guard: one attempt; the deadline above is the hang guard.
+            with urllib.request.urlopen(f"{url}/healthz", timeout=HEALTH_ATTEMPT_S):
                 return
         except OSError:
             time.sleep(0.2)
@@ -183,13 +187,17 @@ class Workbench:
 
     def drive(self, script: Path, **env: str) -> Drive:
         """Run a Playwright driver script against the workbench (URL, WS, PW, CHROMIUM,
-        SHOTS and HANG_GUARD_MS are set for it)."""
-        shots = os.environ.get("TTA_VSCODE_SHOTS", str(self.tmp_path / "shots"))
+        FAILURE_SHOTS and HANG_GUARD_MS are set for it). The step screenshots (for the
+        docs) are taken only when TTA_VSCODE_SHOTS names a folder (SHOTS): a test run
+        keeps just the one of a failure, in the test's temporary folder."""
+        shots = os.environ.get("TTA_VSCODE_SHOTS", "")
+        failure_shots = shots or str(self.tmp_path / "shots")
         driver = subprocess.run(
             ["node", str(script)],
             env={
                 **os.environ, "URL": self.url, "WS": str(self.ws), "PW": str(PLAYWRIGHT),
                 "CHROMIUM": str(shutil.which("chromium")), "SHOTS": shots,
+                "FAILURE_SHOTS": failure_shots,
                 "HANG_GUARD_MS": str(HANG_GUARD_MS), **env,
             },
             # The whole browser session (~1-2 min idle); each step has its own guard.

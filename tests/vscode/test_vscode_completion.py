@@ -65,13 +65,18 @@ def test_inline_completion_in_vscode(tmp_path: Path, provider: tuple[int, Path])
         assert not any(p.endswith(typed_over) for p in prompts), prompts
         # Tab accepted it.
         assert report["disk"].startswith(ORIGINAL + "def add(a, b):\n    return a + b"), context
-        # The acceptance reached the server's statistics.
-        stats = subprocess.run(
-            [str(SERVER), "stats", "--json"], env=wb.env, capture_output=True, text=True,
-            timeout=HANG_GUARD_S, check=False, cwd=wb.ws,
-        )  # fmt: skip
-        completions = json.loads(stats.stdout)["completions"]
-        assert completions and completions[0]["accepted"] >= 1, stats.stdout + stats.stderr
+        # The acceptance reached the server's statistics (counted in the background: wait
+        # for it, under the hang guard).
+        def accepted() -> list[dict[str, object]] | None:
+            stats = subprocess.run(
+                [str(SERVER), "stats", "--json"], env=wb.env, capture_output=True, text=True,
+                timeout=HANG_GUARD_S, check=False, cwd=wb.ws,
+            )  # fmt: skip
+            rows = json.loads(stats.stdout)["completions"] if stats.returncode == 0 else []
+            return rows if rows and rows[0]["accepted"] >= 1 else None
+
+        completions = wait_until(accepted)
+        assert completions and completions[0]["accepted"] >= 1, context
         # ... and its outcome row: the suggestion Tab took is an accepted inline outcome
         # (docs/metrics.md), by the model that offered it.
         ledger = wb.ledger()

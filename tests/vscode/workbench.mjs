@@ -3,7 +3,8 @@
 // the few gestures every script uses, and the JSON report on the last stdout line.
 //
 // Env: URL (code-server), WS (workspace folder), PW (dir with node_modules/playwright-core),
-// CHROMIUM (browser binary), SHOTS (optional: dir for screenshots), HANG_GUARD_MS (every
+// CHROMIUM (browser binary), SHOTS (optional: dir for the step screenshots),
+// FAILURE_SHOTS (optional: dir for the screenshot of a failure; SHOTS if set), HANG_GUARD_MS (every
 // wait's limit; from tests/guards.py, 10x and more what a step takes on an idle machine,
 // and Playwright's default timeout). Waits are hang guards, never speed checks.
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 
 export const { URL, WS, PW, CHROMIUM, SHOTS } = process.env;
+const FAILURE_SHOTS = SHOTS || process.env.FAILURE_SHOTS;
 export const HANG_GUARD_MS = Number(process.env.HANG_GUARD_MS || 60000);
 const { chromium } = createRequire(path.join(PW, 'x.js'))('playwright-core');
 
@@ -98,9 +100,9 @@ export async function run({ viewport = { width: 1200, height: 720 }, waitForFile
     await body({ page, input, rows, toasts, shot, palette, answer, openFile, editor, editorText });
   } catch (error) {
     report.failure = String(error && error.stack ? error.stack : error);
-    if (page && SHOTS) {
-      fs.mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: path.join(SHOTS, 'failure.png') }).catch(() => undefined);
+    if (page && FAILURE_SHOTS) {
+      fs.mkdirSync(FAILURE_SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(FAILURE_SHOTS, 'failure.png') }).catch(() => undefined);
     }
   } finally {
     if (page) {

@@ -40,6 +40,14 @@ else
   T.result.jobs_after = #require('tta_codegen').jobs()
 end
 vim.cmd.write()
--- Nothing arrives after the cancel was settled.
-vim.wait(300)
+-- Nothing arrives after the cancel was settled. A request answered after it is the
+-- barrier, not a pause: the server's messages reach Neovim in order, so an edit it still
+-- had in flight is applied before this answer is read.
+local barrier = vim.lsp.get_clients({ bufnr = bufnr })[1]:request_sync(
+  'workspace/executeCommand',
+  { command = 'tta.stats', arguments = { vim.empty_dict() } },
+  T.HANG_GUARD_MS, -- a hang guard: answered in milliseconds idle
+  bufnr
+)
+assert(barrier and barrier.result, 'tta.stats after the cancel: ' .. vim.inspect(barrier))
 T.result.text_later = T.text(bufnr)

@@ -42,35 +42,34 @@ local function type_next()
     return
   end
   T.mark('typed')
-  local deadline = vim.uv.now() + 15000 -- a hang guard, far above the idle time
-  local function wait_ghost()
-    if C.current(bufnr) == nil then
-      if vim.uv.now() > deadline then
-        error('no ghost text within 15 s')
-      end
-      T.step(20, wait_ghost)
-      return
-    end
+  T.step_until(function()
+    return C.current(bufnr) ~= nil
+  end, 'ghost text', function()
     T.mark('ghost')
     T.result.ghost = C.current(bufnr)
     T.result.extmarks = extmarks()
     T.result.counters = vim.deepcopy(C.counters)
+    local tick = vim.api.nvim_buf_get_changedtick(bufnr)
     vim.api.nvim_input('<M-l>')
-    T.step(100, function()
+    T.step_until(function()
+      return vim.api.nvim_buf_get_changedtick(bufnr) > tick
+    end, 'the accept key to change the buffer', function()
       T.result.mode_after_accept = vim.fn.mode()
       T.result.lines_after_accept = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
       vim.api.nvim_input('<Esc>')
-      T.step(100, function()
+      T.step_until(function()
+        return vim.fn.mode() == 'n'
+      end, 'Esc to leave insert mode', function()
         T.result.extmarks_after_leave = extmarks()
         T.result.counters_end = vim.deepcopy(C.counters)
         vim.cmd.write()
         -- The acceptance went to the server as tta.completionAccepted.
         local stats
-        T.wait(10000, function()
+        T.wait(function()
           local r = client:request_sync('workspace/executeCommand', {
             command = 'tta.stats',
             arguments = { vim.empty_dict() },
-          }, 5000, bufnr)
+          }, T.HANG_GUARD_MS, bufnr)
           stats = r and r.result
           return stats and stats.completions and #stats.completions > 0
             and stats.completions[1].accepted > 0
@@ -80,7 +79,6 @@ local function type_next()
         T.finish()
       end)
     end)
-  end
-  T.step(20, wait_ghost)
+  end)
 end
 T.step(50, type_next)

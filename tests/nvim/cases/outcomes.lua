@@ -10,14 +10,15 @@ T.decide(bufnr, 'Accept')
 vim.api.nvim_buf_set_lines(bufnr, T.params.rewrite_from, T.params.rewrite_to, false, T.params.rewrite_with)
 vim.cmd.write()
 T.result.after_edit = T.text(bufnr)
--- Left alone: the server measures again after [outcomes] retention_idle_s.
-vim.wait(T.params.idle_ms)
+-- Left alone: the server measures again after [outcomes] retention_idle_s; the test
+-- process sees the row in the ledger.
+T.wait_signal('idle retention')
 -- A second generation at the top, discarded.
 T.result.generate2 = T.generate_for_review(bufnr, 1)
 -- Regenerate it (:TTARegenerate on the change), then Discard the new attempt.
 vim.api.nvim_win_set_cursor(0, { 1, 0 })
 vim.cmd('TTARegenerate')
-T.wait(20000, function()
+T.wait(function()
   for _, d in ipairs(T.result.done) do
     if d.command == 'tta.regenerate' then
       T.result.regenerate = d

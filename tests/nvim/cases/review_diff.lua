@@ -49,7 +49,10 @@ T.wait(function()
 end, 'the diff split from the lens')
 T.result.lens_diff_windows = windows()
 vim.cmd('quit') -- :q in the scratch window also ends diff mode in the file's window
-vim.wait(100)
+T.wait(function()
+  local wins = vim.api.nvim_tabpage_list_wins(0)
+  return #wins == 1 and not vim.wo[wins[1]].diff
+end, 'the diff split to close and diff mode to end')
 T.result.after_quit = windows()
 
 vim.api.nvim_win_set_cursor(0, { lens.line + 1, 0 })

@@ -18,6 +18,9 @@ end
 T.params = vim.json.decode(read(assert(os.getenv('TTA_TEST_PARAMS'), 'TTA_TEST_PARAMS not set')))
 T.result = { done = {}, progress = {}, notes = {}, stale_drops = 0, timings = {} }
 T.HANG_GUARD_MS = T.params.hang_guard_ms or 60000
+-- Not a guard: how long T.finish() gives the server to stop politely (flushing its ledger)
+-- before the case quits anyway; it returns as soon as the server has stopped.
+T.STOP_GRACE_MS = 3000
 local t0 = vim.uv.hrtime()
 
 --- Milliseconds since the case started, under `name` in the result (for the report).
@@ -74,6 +77,14 @@ function T.signal(name)
     local f = assert(io.open(T.params.signal_dir .. '/' .. name, 'w'))
     f:close()
   end
+end
+
+--- Wait until the test process says `name` happened (its `proceed=(name, ready)`).
+function T.wait_signal(name)
+  local path = T.params.signal_dir .. '/test-' .. name
+  T.wait(function()
+    return vim.uv.fs_stat(path) ~= nil
+  end, 'the test process to see ' .. name)
 end
 
 local SKIP = '__tta_skip__:'
@@ -380,7 +391,7 @@ function T.finish()
     client:stop()
   end
   -- Not a guard: past this the case quits anyway (the server exits when stdin closes).
-  vim.wait(3000, function()
+  vim.wait(T.STOP_GRACE_MS, function()
     return #vim.lsp.get_clients() == 0
   end, 20)
   vim.cmd('qall!')
@@ -405,6 +416,22 @@ end
 --- vim.wait(): such a case calls T.defer(), returns, and goes on in T.step() callbacks.
 function T.defer()
   T.deferred = true
+end
+
+--- In a deferred case: run `fn` once `predicate()` holds, polling from the main loop (where
+--- typed keys are read); `what` names it in the error if the hang guard runs out.
+function T.step_until(predicate, what, fn)
+  local deadline = vim.uv.now() + T.HANG_GUARD_MS
+  local function poll()
+    if predicate() then
+      return fn()
+    end
+    if vim.uv.now() > deadline then
+      error(('%s did not happen within the %d ms hang guard'):format(what, T.HANG_GUARD_MS))
+    end
+    T.step(10, poll)
+  end
+  T.step(0, poll)
 end
 
 --- Run `fn` after `ms` in the main loop; an error (or a finished `fn`) ends the case.
