@@ -25,6 +25,13 @@ from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import PurePosixPath
 
+from tta_codegen.context.pyscan import (
+    ImportStmt,
+    Outline,
+    Stmt,
+    outline_from_ast,
+    scan_outline,
+)
 from tta_codegen.context.tokens import _IDENT, STOPWORDS, token_counts
 from tta_codegen.redact import redact
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
@@ -116,16 +123,11 @@ def chunk_file(
     text = redact(text)
     lines = text.splitlines()
     if language == "python":
-        with _gc_paused():  # until the tree is freed (by reference counting)
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                tree = None
-            if tree is not None:
-                _PythonChunker(record, lines, _module_name(rel)).run(tree)
-                del tree
-                _finish(record, text)
-                return record
+        outline = outline_of(text)
+        if outline is not None:
+            _PythonChunker(record, lines, _module_name(rel)).run(outline)
+            _finish(record, text)
+            return record
     _chunk_blocks(record, lines)
     _finish(record, text)
     return record
@@ -186,16 +188,14 @@ def _make_chunk(
     return Chunk(start, end, kind, name, text, terms)
 
 
-def _signature(
-    lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-) -> str:
+def _signature(lines: list[str], node: Stmt) -> str:
     """The header as written (``def f(a: int) -> str``), whitespace collapsed."""
     first = node.lineno
-    last = node.body[0].lineno - 1 if node.body else first
+    last = node.body_line - 1 if node.body_line else first
     if last < first:
         last = first
     header = " ".join(line.strip() for line in lines[first - 1 : last] if line.strip())
-    if node.body and node.body[0].lineno == node.lineno:
+    if node.body_line == node.lineno:
         header = lines[first - 1].strip()
     # Cut at the colon that ends the header (after the last closing parenthesis).
     close = header.rfind(")")
@@ -206,6 +206,19 @@ def _signature(
     return header[:240]
 
 
+def outline_of(text: str) -> Outline | None:
+    """The module's statements and imports: scanned, or parsed when the scan gives up."""
+    outline = scan_outline(text)
+    if outline is not None:
+        return outline
+    with _gc_paused():  # until the tree is freed (by reference counting)
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        return outline_from_ast(tree)
+
+
 class _PythonChunker:
     def __init__(self, record: FileRecord, lines: list[str], module: str) -> None:
         self.record = record
@@ -213,35 +226,30 @@ class _PythonChunker:
         self.module = module
         self.package = module if record.rel.endswith("__init__.py") else module.rpartition(".")[0]
 
-    def run(self, tree: ast.Module) -> None:
-        self._imports(tree.body)
-        self._body(tree.body, prefix="", indent="")
+    def run(self, outline: Outline) -> None:
+        self._imports(outline.imports)
+        self._body(outline.body, prefix="", indent="")
 
-    def _imports(self, body: list[ast.stmt]) -> None:
-        for node in body:
-            if isinstance(node, ast.Import):
-                self.record.imports.extend(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    pkg = self.package.split(".") if self.package else []
-                    up = node.level - 1
-                    if up > len(pkg):
-                        continue
-                    pkg = pkg[: len(pkg) - up] if up else pkg
-                    base = ".".join([*pkg, base] if base else pkg)
-                if not base:
+    def _imports(self, imports: list[ImportStmt]) -> None:
+        for kind, level, module, names in imports:
+            if kind == "import":
+                self.record.imports.append(module)
+                continue
+            base = module
+            if level:
+                pkg = self.package.split(".") if self.package else []
+                up = level - 1
+                if up > len(pkg):
                     continue
-                self.record.imports.append(base)
-                # "from pkg import mod" may name a submodule: keep both candidates.
-                self.record.imports.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
-            elif isinstance(node, ast.If | ast.Try):
-                self._imports(node.body)
-                for handler in getattr(node, "handlers", []):
-                    self._imports(handler.body)
-                self._imports(node.orelse)
+                pkg = pkg[: len(pkg) - up] if up else pkg
+                base = ".".join([*pkg, base] if base else pkg)
+            if not base:
+                continue
+            self.record.imports.append(base)
+            # "from pkg import mod" may name a submodule: keep both candidates.
+            self.record.imports.extend(f"{base}.{name}" for name in names if name != "*")
 
-    def _body(self, body: list[ast.stmt], prefix: str, indent: str) -> None:
+    def _body(self, body: list[Stmt], prefix: str, indent: str) -> None:
         run_start: int | None = None
         run_end = 0
 
@@ -252,12 +260,12 @@ class _PythonChunker:
             run_start = None
 
         for node in body:
-            start = _first_line(node)
-            end = node.end_lineno or node.lineno
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            start = node.first
+            end = node.end
+            if node.kind == "def":
                 flush()
                 self._function(node, start, end, prefix, indent)
-            elif isinstance(node, ast.ClassDef):
+            elif node.kind == "class":
                 flush()
                 self._class(node, start, end, prefix, indent)
             else:
@@ -275,14 +283,7 @@ class _PythonChunker:
         name = prefix.rstrip(".") or self.module
         self.record.chunks.append(_make_chunk(self.lines, start, end, kind, name, name))
 
-    def _function(
-        self,
-        node: ast.FunctionDef | ast.AsyncFunctionDef,
-        start: int,
-        end: int,
-        prefix: str,
-        indent: str,
-    ) -> None:
+    def _function(self, node: Stmt, start: int, end: int, prefix: str, indent: str) -> None:
         sig = _signature(self.lines, node)
         qual = prefix + node.name
         self.record.defines.append(node.name)
@@ -290,29 +291,20 @@ class _PythonChunker:
         kind = "method" if prefix else "function"
         self.record.chunks.append(_make_chunk(self.lines, start, end, kind, qual, prefix))
 
-    def _class(self, node: ast.ClassDef, start: int, end: int, prefix: str, indent: str) -> None:
+    def _class(self, node: Stmt, start: int, end: int, prefix: str, indent: str) -> None:
         qual = prefix + node.name
         self.record.defines.append(node.name)
         self.record.outline.append((node.lineno, indent + _signature(self.lines, node)))
-        members = node.body
+        members = node.members
         first_def = next(
-            (
-                i
-                for i, m in enumerate(members)
-                if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            ),
+            (i for i, m in enumerate(members) if m.kind != "other"),
             len(members),
         )
         # The header chunk: decorators, "class X(Base):", docstring, attributes.
-        header_end = (_first_line(members[first_def]) - 1) if first_def < len(members) else end
+        header_end = (members[first_def].first - 1) if first_def < len(members) else end
         header_end = max(header_end, node.lineno)
         self.record.chunks.append(_make_chunk(self.lines, start, header_end, "class", qual, qual))
         self._body(members[first_def:], prefix=qual + ".", indent=indent + "    ")
-
-
-def _first_line(node: ast.stmt) -> int:
-    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
-    return min([node.lineno, *(d.lineno for d in decorators)])
 
 
 _HEADING = re.compile(r"^(#{1,6} |\S.*\n[=-]{3,}$)")
