@@ -159,11 +159,27 @@ def _module_name(rel: str) -> str:
     return ".".join(parts)
 
 
+def _not_refs() -> frozenset[str]:
+    """Identifiers that are never references: two characters or fewer, and stopwords in
+    any letter case (``None``, ``SELF``), so :func:`_finish` filters with set operations."""
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+    short = {*chars, *(a + b for a in chars for b in chars + "0123456789")}
+    cased = {
+        "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate(word))
+        for word in STOPWORDS
+        for mask in range(1 << len(word))
+    }
+    return frozenset(short | cased)
+
+
+_NOT_REFS = _not_refs()
+
+
 def _finish(record: FileRecord, text: str) -> None:
     names = set(_IDENT.findall(text))
-    defined = set(record.defines)
-    refs = [n for n in names if len(n) > 2 and n not in defined and n.lower() not in STOPWORDS]
-    refs.sort()
+    names -= _NOT_REFS
+    names.difference_update(record.defines)
+    refs = sorted(names)
     record.refs = refs[:MAX_REFS]
 
 
@@ -171,15 +187,16 @@ def _make_chunk(
     lines: list[str], start: int, end: int, kind: str, name: str, extra_terms: str = ""
 ) -> Chunk:
     body = lines[start - 1 : end]
-    shown = body
+    full = "\n".join(body)
+    text = full
     if len(body) > MAX_CHUNK_LINES:
         shown = [*body[:MAX_CHUNK_LINES], f"... ({len(body) - MAX_CHUNK_LINES} more lines)"]
-    text = "\n".join(shown)
+        text = "\n".join(shown)
     if len(text) > MAX_CHUNK_CHARS:
         text = text[:MAX_CHUNK_CHARS] + "\n... (truncated)"
     # Term frequency saturates in BM25: three occurrences say as much as thirty, and
     # capping keeps the index (and its build time) small.
-    counts = token_counts(extra_terms + "\n" + "\n".join(body))
+    counts = token_counts(extra_terms + "\n" + full)
     # The most frequent first, ties in order of appearance: Counter.most_common's order.
     ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_TERMS]
     # Each term min(n, 3) times, built in C (itertools): a chunk has hundreds of terms.

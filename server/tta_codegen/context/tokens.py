@@ -69,14 +69,17 @@ def token_counts(text: str) -> dict[str, int]:
     """
     names = _IDENT.findall(text)
     joined = _joined_cache
-    missing = set(names).difference(joined)
-    if missing:
+    try:
+        parts = " ".join(map(joined.__getitem__, names))
+    except KeyError:  # identifiers not seen before: split them, then join again
+        missing = set(names).difference(joined)
         if len(joined) + len(missing) > _CACHE_MAX:
             joined.clear()
             missing = set(names)
         for name in missing:
             joined[name] = " ".join(split_identifier(name))
-    return Counter(" ".join(map(joined.__getitem__, names)).split())
+        parts = " ".join(map(joined.__getitem__, names))
+    return Counter(parts.split())
 
 
 def query_terms(text: str, limit: int = 48) -> list[str]:
