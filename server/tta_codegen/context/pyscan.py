@@ -59,24 +59,22 @@ def outline_from_ast(tree: ast.Module) -> Outline:
 
 
 def _ast_body(body: list[ast.stmt]) -> list[Stmt]:
+    """Statements as the scanner sees lines: simple statements that share a line (``a;
+    b``) are one, and a class body written on its header's line has no members."""
     out: list[Stmt] = []
     for node in body:
         decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
         first = min([node.lineno, *(d.lineno for d in decorators)])
         end = node.end_lineno or node.lineno
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            is_class = isinstance(node, ast.ClassDef)
-            out.append(
-                Stmt(
-                    "class" if is_class else "def",
-                    first,
-                    node.lineno,
-                    end,
-                    node.name,
-                    node.body[0].lineno if node.body else node.lineno,
-                    _ast_body(node.body) if is_class else [],
-                )
-            )
+            body_line = node.body[0].lineno if node.body else node.lineno
+            members = []
+            if isinstance(node, ast.ClassDef) and body_line != node.lineno:
+                members = _ast_body(node.body)
+            kind = "class" if isinstance(node, ast.ClassDef) else "def"
+            out.append(Stmt(kind, first, node.lineno, end, node.name, body_line, members))
+        elif out and out[-1].kind == "other" and out[-1].end == first:
+            out[-1].end = max(out[-1].end, end)
         else:
             out.append(Stmt("other", first, node.lineno, end))
     return out
