@@ -162,6 +162,9 @@ def test_imports_follow_if_and_try_only() -> None:
         "def f(:\n    pass\n)\n)\n",
         "x = 1\r\ny = 2\r\n",
         "@decorator\n",
+        'print "python 2"\n',
+        "\ufeffx = 1\n",
+        "x = `y`\n",
     ],
 )
 def test_scanner_gives_up_on_what_it_cannot_read(text: str) -> None:
@@ -174,3 +177,9 @@ def test_a_file_the_scanner_gives_up_on_is_parsed_with_ast() -> None:
     rec = chunk_file("/w/m.py", "m.py", text)
     assert [(c.kind, c.name) for c in rec.chunks] == [("function", "f"), ("class", "C")]
     assert rec.defines == ["f", "C"]
+
+
+def test_python_2_is_left_to_ast_and_gets_text_blocks() -> None:
+    text = 'def f():\n    print "hello"\n'
+    rec = chunk_file("/w/old.py", "old.py", text)
+    assert [c.kind for c in rec.chunks] == ["block"]

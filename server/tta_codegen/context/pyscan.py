@@ -12,9 +12,10 @@ line after a backslash continuation), then statements are the lines that start a
 block's indentation outside brackets. Only module and class bodies (and the branches of
 module-level ``if``/``try``, for imports) are looked into; a function's body is skipped
 in one slice. It answers exactly what ``ast`` does for valid code (checked on every file
-of the standard library), and gives up (``None``) on what it cannot read safely: the
-caller then parses with ``ast``, and a file ``ast`` rejects is cut into text blocks.
-A file with a syntax error the scanner does not notice is chunked as Python anyway.
+of the standard library), and gives up (``None``) on what it cannot read safely or what
+looks like a syntax error (non-ASCII outside strings, Python 2): the caller then parses
+with ``ast``, and a file ``ast`` rejects is cut into text blocks, as before. A syntax
+error that passes those checks unnoticed is chunked as Python.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ _MASK = re.compile(
     + r"|#[^\n]*|\\\n",
     re.DOTALL,
 )
+# Python 2 statements and operators in the masked text ("print S", "exec S", backticks, <>).
+_PYTHON2 = re.compile(r"^[ \t]*(?:print|exec)[ \t]+[\w>]|`|<>", re.MULTILINE)
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 _HEADER_TOKENS = re.compile(r"[()\[\]{}:]")
@@ -164,6 +167,10 @@ def scan_outline(text: str) -> Outline | None:
     masked = _MASK.sub(_mask_one, text)
     if "'" in masked or '"' in masked:
         return None  # an unterminated string
+    if not masked.isascii() or _PYTHON2.search(masked):
+        # Likely a syntax error (a BOM or a stray symbol outside strings, Python 2):
+        # let ast decide, so such a file gets text blocks as it did before the scanner.
+        return None
     try:
         return _Scanner(masked).run()
     except (_GiveUp, RecursionError):
