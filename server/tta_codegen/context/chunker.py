@@ -32,7 +32,7 @@ from tta_codegen.context.pyscan import (
     outline_from_ast,
     scan_outline,
 )
-from tta_codegen.context.tokens import _IDENT, STOPWORDS, token_counts
+from tta_codegen.context.tokens import _IDENT, STOPWORDS, learn_identifiers, token_counts
 from tta_codegen.redact import redact
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
 
@@ -121,15 +121,19 @@ def chunk_file(
     # Secrets are removed before anything is derived from the text: neither chunks, terms
     # nor the on-disk index ever hold them.
     text = redact(text)
+    # Every identifier of the file, split once up front: the chunks' token counts then
+    # find them all cached, and the references come from the same set.
+    names = set(_IDENT.findall(text))
+    learn_identifiers(names)
     lines = text.splitlines()
     if language == "python":
         outline = outline_of(text)
         if outline is not None:
             _PythonChunker(record, lines, _module_name(rel)).run(outline)
-            _finish(record, text)
+            _finish(record, names)
             return record
     _chunk_blocks(record, lines)
-    _finish(record, text)
+    _finish(record, names)
     return record
 
 
@@ -175,8 +179,7 @@ def _not_refs() -> frozenset[str]:
 _NOT_REFS = _not_refs()
 
 
-def _finish(record: FileRecord, text: str) -> None:
-    names = set(_IDENT.findall(text))
+def _finish(record: FileRecord, names: set[str]) -> None:
     names -= _NOT_REFS
     names.difference_update(record.defines)
     refs = sorted(names)

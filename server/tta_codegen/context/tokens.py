@@ -72,14 +72,22 @@ def token_counts(text: str) -> dict[str, int]:
     try:
         parts = " ".join(map(joined.__getitem__, names))
     except KeyError:  # identifiers not seen before: split them, then join again
-        missing = set(names).difference(joined)
-        if len(joined) + len(missing) > _CACHE_MAX:
-            joined.clear()
-            missing = set(names)
-        for name in missing:
-            joined[name] = " ".join(split_identifier(name))
+        learn_identifiers(set(names))
         parts = " ".join(map(joined.__getitem__, names))
     return Counter(parts.split())
+
+
+def learn_identifiers(names: set[str]) -> None:
+    """Split and cache ``names`` for :func:`token_counts` (a file's, before its chunks)."""
+    joined = _joined_cache
+    missing = names.difference(joined)
+    if not missing:
+        return
+    if len(joined) + len(missing) > _CACHE_MAX:
+        joined.clear()
+        missing = names
+    for name in missing:
+        joined[name] = " ".join(split_identifier(name))
 
 
 def query_terms(text: str, limit: int = 48) -> list[str]:
