@@ -98,6 +98,18 @@ TRICKY = [
             return inner
     def outer(): pass
     """,
+    # try/except* (ast's TryStar) is not walked for imports; a plain try is
+    """
+    try:
+        import in_try_star
+    except* ValueError:
+        pass
+    try:
+        import in_try
+    except (ImportError,
+            OSError):
+        pass
+    """,
     # compound statements at the top: their end lines include every clause
     """
     if a:

@@ -342,8 +342,8 @@ class _Scanner:
         is_try = m.startswith("try", pos)
         indent = m[m.rfind("\n", 0, pos) + 1 : pos]
         # The clause lines of this statement: at its indentation, outside brackets.
-        clauses = [c for c, _, _ in self._clause_starts(pos, end, indent)]
-        if is_try and any(m.startswith("except", c) and m[c + 6 :].lstrip().startswith("*")
+        clauses = self._clause_starts(pos, end, indent)
+        if is_try and any(m.startswith("except", c) and m[c + 6 : c + 64].lstrip()[:1] == "*"
                           for c in clauses):  # fmt: skip
             return  # try/except*: ast's TryStar, which the chunker's walk did not enter
         for i, c in enumerate(clauses):
@@ -369,9 +369,10 @@ class _Scanner:
             sub = self.block(first.start(), stop, inner)
             self.imports(sub, out)
 
-    def _clause_starts(self, pos: int, end: int, indent: str) -> list[tuple[int, int, int]]:
+    def _clause_starts(self, pos: int, end: int, indent: str) -> list[int]:
+        """Where each clause (if/elif/else, try/except/else/finally) of a statement starts."""
         m = self.m
-        out = [(pos, 0, 0)]
+        out = [pos]
         depth = 0
         prev = pos
         for match in _starts(indent).finditer(m, pos + 1, end):
@@ -379,5 +380,5 @@ class _Scanner:
             depth += _balance(m.count, prev, p)
             prev = p
             if depth == 0 and _CLAUSE.match(m, p):
-                out.append((p, 0, 0))
+                out.append(p)
         return out
