@@ -21,10 +21,18 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import PurePosixPath
 
-from tta_codegen.context.tokens import _IDENT, STOPWORDS, token_counts
+from tta_codegen.context.pyscan import (
+    ImportStmt,
+    Outline,
+    Stmt,
+    outline_from_ast,
+    scan_outline,
+)
+from tta_codegen.context.tokens import _IDENT, STOPWORDS, learn_identifiers, token_counts
 from tta_codegen.redact import redact
 from tta_codegen.request import LANGUAGE_BY_SUFFIX
 
@@ -113,20 +121,19 @@ def chunk_file(
     # Secrets are removed before anything is derived from the text: neither chunks, terms
     # nor the on-disk index ever hold them.
     text = redact(text)
+    # Every identifier of the file, split once up front: the chunks' token counts then
+    # find them all cached, and the references come from the same set.
+    names = set(_IDENT.findall(text))
+    learn_identifiers(names)
     lines = text.splitlines()
     if language == "python":
-        with _gc_paused():  # until the tree is freed (by reference counting)
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                tree = None
-            if tree is not None:
-                _PythonChunker(record, lines, _module_name(rel)).run(tree)
-                del tree
-                _finish(record, text)
-                return record
+        outline = outline_of(text)
+        if outline is not None:
+            _PythonChunker(record, lines, _module_name(rel)).run(outline)
+            _finish(record, names)
+            return record
     _chunk_blocks(record, lines)
-    _finish(record, text)
+    _finish(record, names)
     return record
 
 
@@ -156,11 +163,26 @@ def _module_name(rel: str) -> str:
     return ".".join(parts)
 
 
-def _finish(record: FileRecord, text: str) -> None:
-    names = set(_IDENT.findall(text))
-    defined = set(record.defines)
-    refs = [n for n in names if len(n) > 2 and n not in defined and n.lower() not in STOPWORDS]
-    refs.sort()
+def _not_refs() -> frozenset[str]:
+    """Identifiers that are never references: two characters or fewer, and stopwords in
+    any letter case (``None``, ``SELF``), so :func:`_finish` filters with set operations."""
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+    short = {*chars, *(a + b for a in chars for b in chars + "0123456789")}
+    cased = {
+        "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate(word))
+        for word in STOPWORDS
+        for mask in range(1 << len(word))
+    }
+    return frozenset(short | cased)
+
+
+_NOT_REFS = _not_refs()
+
+
+def _finish(record: FileRecord, names: set[str]) -> None:
+    names -= _NOT_REFS
+    names.difference_update(record.defines)
+    refs = sorted(names)
     record.refs = refs[:MAX_REFS]
 
 
@@ -168,31 +190,32 @@ def _make_chunk(
     lines: list[str], start: int, end: int, kind: str, name: str, extra_terms: str = ""
 ) -> Chunk:
     body = lines[start - 1 : end]
-    shown = body
+    full = "\n".join(body)
+    text = full
     if len(body) > MAX_CHUNK_LINES:
         shown = [*body[:MAX_CHUNK_LINES], f"... ({len(body) - MAX_CHUNK_LINES} more lines)"]
-    text = "\n".join(shown)
+        text = "\n".join(shown)
     if len(text) > MAX_CHUNK_CHARS:
         text = text[:MAX_CHUNK_CHARS] + "\n... (truncated)"
     # Term frequency saturates in BM25: three occurrences say as much as thirty, and
     # capping keeps the index (and its build time) small.
-    counts = token_counts(extra_terms + "\n" + "\n".join(body))
+    counts = token_counts(extra_terms + "\n" + full)
     # The most frequent first, ties in order of appearance: Counter.most_common's order.
     ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_TERMS]
-    terms = " ".join(t if n == 1 else " ".join((t,) * min(n, 3)) for t, n in ranked)
+    # Each term min(n, 3) times, built in C (itertools): a chunk has hundreds of terms.
+    reps = map(min, map(itemgetter(1), ranked), repeat(3))
+    terms = " ".join(chain.from_iterable(map(repeat, map(itemgetter(0), ranked), reps)))
     return Chunk(start, end, kind, name, text, terms)
 
 
-def _signature(
-    lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-) -> str:
+def _signature(lines: list[str], node: Stmt) -> str:
     """The header as written (``def f(a: int) -> str``), whitespace collapsed."""
     first = node.lineno
-    last = node.body[0].lineno - 1 if node.body else first
+    last = node.body_line - 1 if node.body_line else first
     if last < first:
         last = first
     header = " ".join(line.strip() for line in lines[first - 1 : last] if line.strip())
-    if node.body and node.body[0].lineno == node.lineno:
+    if node.body_line == node.lineno:
         header = lines[first - 1].strip()
     # Cut at the colon that ends the header (after the last closing parenthesis).
     close = header.rfind(")")
@@ -203,6 +226,19 @@ def _signature(
     return header[:240]
 
 
+def outline_of(text: str) -> Outline | None:
+    """The module's statements and imports: scanned, or parsed when the scan gives up."""
+    outline = scan_outline(text)
+    if outline is not None:
+        return outline
+    with _gc_paused():  # until the tree is freed (by reference counting)
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        return outline_from_ast(tree)
+
+
 class _PythonChunker:
     def __init__(self, record: FileRecord, lines: list[str], module: str) -> None:
         self.record = record
@@ -210,35 +246,30 @@ class _PythonChunker:
         self.module = module
         self.package = module if record.rel.endswith("__init__.py") else module.rpartition(".")[0]
 
-    def run(self, tree: ast.Module) -> None:
-        self._imports(tree.body)
-        self._body(tree.body, prefix="", indent="")
+    def run(self, outline: Outline) -> None:
+        self._imports(outline.imports)
+        self._body(outline.body, prefix="", indent="")
 
-    def _imports(self, body: list[ast.stmt]) -> None:
-        for node in body:
-            if isinstance(node, ast.Import):
-                self.record.imports.extend(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    pkg = self.package.split(".") if self.package else []
-                    up = node.level - 1
-                    if up > len(pkg):
-                        continue
-                    pkg = pkg[: len(pkg) - up] if up else pkg
-                    base = ".".join([*pkg, base] if base else pkg)
-                if not base:
+    def _imports(self, imports: list[ImportStmt]) -> None:
+        for kind, level, module, names in imports:
+            if kind == "import":
+                self.record.imports.append(module)
+                continue
+            base = module
+            if level:
+                pkg = self.package.split(".") if self.package else []
+                up = level - 1
+                if up > len(pkg):
                     continue
-                self.record.imports.append(base)
-                # "from pkg import mod" may name a submodule: keep both candidates.
-                self.record.imports.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
-            elif isinstance(node, ast.If | ast.Try):
-                self._imports(node.body)
-                for handler in getattr(node, "handlers", []):
-                    self._imports(handler.body)
-                self._imports(node.orelse)
+                pkg = pkg[: len(pkg) - up] if up else pkg
+                base = ".".join([*pkg, base] if base else pkg)
+            if not base:
+                continue
+            self.record.imports.append(base)
+            # "from pkg import mod" may name a submodule: keep both candidates.
+            self.record.imports.extend(f"{base}.{name}" for name in names if name != "*")
 
-    def _body(self, body: list[ast.stmt], prefix: str, indent: str) -> None:
+    def _body(self, body: list[Stmt], prefix: str, indent: str) -> None:
         run_start: int | None = None
         run_end = 0
 
@@ -249,12 +280,12 @@ class _PythonChunker:
             run_start = None
 
         for node in body:
-            start = _first_line(node)
-            end = node.end_lineno or node.lineno
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            start = node.first
+            end = node.end
+            if node.kind == "def":
                 flush()
                 self._function(node, start, end, prefix, indent)
-            elif isinstance(node, ast.ClassDef):
+            elif node.kind == "class":
                 flush()
                 self._class(node, start, end, prefix, indent)
             else:
@@ -272,14 +303,7 @@ class _PythonChunker:
         name = prefix.rstrip(".") or self.module
         self.record.chunks.append(_make_chunk(self.lines, start, end, kind, name, name))
 
-    def _function(
-        self,
-        node: ast.FunctionDef | ast.AsyncFunctionDef,
-        start: int,
-        end: int,
-        prefix: str,
-        indent: str,
-    ) -> None:
+    def _function(self, node: Stmt, start: int, end: int, prefix: str, indent: str) -> None:
         sig = _signature(self.lines, node)
         qual = prefix + node.name
         self.record.defines.append(node.name)
@@ -287,29 +311,20 @@ class _PythonChunker:
         kind = "method" if prefix else "function"
         self.record.chunks.append(_make_chunk(self.lines, start, end, kind, qual, prefix))
 
-    def _class(self, node: ast.ClassDef, start: int, end: int, prefix: str, indent: str) -> None:
+    def _class(self, node: Stmt, start: int, end: int, prefix: str, indent: str) -> None:
         qual = prefix + node.name
         self.record.defines.append(node.name)
         self.record.outline.append((node.lineno, indent + _signature(self.lines, node)))
-        members = node.body
+        members = node.members
         first_def = next(
-            (
-                i
-                for i, m in enumerate(members)
-                if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            ),
+            (i for i, m in enumerate(members) if m.kind != "other"),
             len(members),
         )
         # The header chunk: decorators, "class X(Base):", docstring, attributes.
-        header_end = (_first_line(members[first_def]) - 1) if first_def < len(members) else end
+        header_end = (members[first_def].first - 1) if first_def < len(members) else end
         header_end = max(header_end, node.lineno)
         self.record.chunks.append(_make_chunk(self.lines, start, header_end, "class", qual, qual))
         self._body(members[first_def:], prefix=qual + ".", indent=indent + "    ")
-
-
-def _first_line(node: ast.stmt) -> int:
-    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
-    return min([node.lineno, *(d.lineno for d in decorators)])
 
 
 _HEADING = re.compile(r"^(#{1,6} |\S.*\n[=-]{3,}$)")

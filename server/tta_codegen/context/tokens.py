@@ -26,7 +26,10 @@ _STOPWORDS_TEXT = """
     str int bool dict list tuple object args kwargs param params type"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
+_CACHE_MAX = 200_000
 _split_cache: dict[str, tuple[str, ...]] = {}
+# identifier → its parts joined by spaces ("" for none), for :func:`token_counts`.
+_joined_cache: dict[str, str] = {}
 
 
 def split_identifier(name: str) -> tuple[str, ...]:
@@ -41,7 +44,7 @@ def split_identifier(name: str) -> tuple[str, ...]:
         if joined not in STOPWORDS:
             out.append(joined)
     result = tuple(out)
-    if len(_split_cache) < 200_000:
+    if len(_split_cache) < _CACHE_MAX:
         _split_cache[name] = result
     return result
 
@@ -58,20 +61,33 @@ def tokenize(text: str) -> list[str]:
 
 
 def token_counts(text: str) -> dict[str, int]:
-    """``Counter(tokenize(text))`` as a dict, in the same order, counted per identifier.
+    """``Counter(tokenize(text))``: the same counts, in the same (first-appearance) order.
 
-    Identifiers repeat far more often than they differ (``self``, a local used ten times),
-    so each is split once and its parts counted by how often it occurs: the index build
-    spent a third of its time tokenising otherwise.
+    The index build calls this for every chunk, so the loop runs in C: each identifier's
+    parts are joined once into a cached string, and the chunk's identifiers are mapped
+    to those strings, joined, split and counted without a Python-level loop per name.
     """
-    counts: dict[str, int] = {}
-    get = counts.get
-    cache = _split_cache
-    for name, n in Counter(_IDENT.findall(text)).items():
-        parts = cache.get(name)
-        for part in parts if parts is not None else split_identifier(name):
-            counts[part] = get(part, 0) + n
-    return counts
+    names = _IDENT.findall(text)
+    joined = _joined_cache
+    try:
+        parts = " ".join(map(joined.__getitem__, names))
+    except KeyError:  # identifiers not seen before: split them, then join again
+        learn_identifiers(set(names))
+        parts = " ".join(map(joined.__getitem__, names))
+    return Counter(parts.split())
+
+
+def learn_identifiers(names: set[str]) -> None:
+    """Split and cache ``names`` for :func:`token_counts` (a file's, before its chunks)."""
+    joined = _joined_cache
+    missing = names.difference(joined)
+    if not missing:
+        return
+    if len(joined) + len(missing) > _CACHE_MAX:
+        joined.clear()
+        missing = names
+    for name in missing:
+        joined[name] = " ".join(split_identifier(name))
 
 
 def query_terms(text: str, limit: int = 48) -> list[str]:
