@@ -11,9 +11,10 @@
 # Why not the upstream build: clients/tabby-agent is a pnpm workspace member. Its package.json
 # names the workspace-only `tabby-openapi` (the source imports only types from it, which
 # esbuild erases) and tooling the bundle does not need (tsup, eslint, mocha, ...). So the
-# folder is copied out on its own, those entries are dropped, the rest installs from the
-# npm registry with `npm install --ignore-scripts`, and esbuild bundles src/index.ts with the
-# options of tsup.config.ts's "lsp-node" entry. Re-running rebuilds in place.
+# folder is copied out on its own, those entries are dropped, the rest are pinned to the
+# versions the checkout's pnpm-lock.yaml resolved them to (what upstream ships), install from
+# the npm registry with `npm install --ignore-scripts`, and esbuild bundles src/index.ts with
+# the options of tsup.config.ts's "lsp-node" entry. Re-running rebuilds in place.
 set -euo pipefail
 
 usage() { echo "usage: $0 PATH_TO_TABBY_CHECKOUT [OUT_DIR]" >&2; exit 2; }
@@ -37,10 +38,13 @@ cp -R "$src/src" "$out/"
 if [ -d "$src/wasm" ]; then cp -R "$src/wasm" "$out/"; else mkdir "$out/wasm"; fi
 cp "$src/package.json" "$src/tsconfig.json" "$out/"
 
-# Drop the workspace-only and tooling entries; keep esbuild and every runtime library.
-node - "$out/package.json" <<'EOF'
+# Drop the workspace-only and tooling entries; keep esbuild and every runtime library, each
+# at the version in the monorepo's lock (else npm takes the newest its range allows).
+lock="$1/pnpm-lock.yaml"
+[ -f "$lock" ] || lock=""
+node - "$out/package.json" "$lock" <<'EOF'
 const fs = require("fs");
-const file = process.argv[2];
+const [file, lockFile] = process.argv.slice(2);
 const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
 const tooling = [
   /^tabby-openapi$/, /^@types\//, /^@typescript-eslint\//, /^eslint/, /^prettier$/, /^mocha$/,
@@ -59,6 +63,27 @@ if (!(pkg.devDependencies || {}).esbuild && !(pkg.dependencies || {}).esbuild) {
   console.error("package.json names no esbuild: not the tabby-agent this script knows");
   process.exit(1);
 }
+// pnpm-lock.yaml: importers -> "  clients/tabby-agent:" -> "      name:" then
+// "        version: 1.2.3(peer@x)"; a line at two spaces starts the next importer.
+const locked = {};
+if (lockFile) {
+  let inside = false, name = null;
+  for (const line of fs.readFileSync(lockFile, "utf8").split("\n")) {
+    if (/^  \S/.test(line) || /^\S/.test(line)) { inside = line === "  clients/tabby-agent:"; continue; }
+    if (!inside) continue;
+    let m = line.match(/^      '?([^':]+)'?:\s*$/);
+    if (m) { name = m[1]; continue; }
+    m = line.match(/^        version: (\d[^(\s]*)/);
+    if (m && name) locked[name] = m[1];
+  }
+}
+let pinned = 0;
+for (const key of ["dependencies", "devDependencies"]) {
+  for (const name of Object.keys(pkg[key] || {})) {
+    if (locked[name]) { pkg[key][name] = locked[name]; pinned++; }
+  }
+}
+console.error(lockFile ? `pinned ${pinned} to pnpm-lock.yaml's versions` : "no pnpm-lock.yaml: npm picks versions in range");
 delete pkg.scripts;
 fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
 console.error(`package.json: dropped ${dropped.length} workspace/tooling entries`);
