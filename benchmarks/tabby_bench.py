@@ -1,8 +1,9 @@
 """Side by side with tabby-agent: the same edit, the same fake model, one run, interleaved.
 
 tabby-agent (TabbyML/tabby's ``clients/tabby-agent``, the one peer that streams an edit
-into the editor's document) is never shipped or built here: the user builds it (see
-docs/performance.md) and names its bundle in ``TTA_BENCH_TABBY_AGENT``. Without it only our
+into the editor's document) is never shipped or built by the benchmark: the user builds it
+from a TabbyML/tabby checkout with ``scripts/build-tabby-agent.sh`` (docs/performance.md)
+and names its bundle in ``TTA_BENCH_TABBY_AGENT``. Without it only our
 side runs and the report says tabby-agent was skipped.
 
 Three language servers run at once over stdio, each driven by the test suite's editor
@@ -110,12 +111,13 @@ def agent_from_env() -> Path | None:
     if not path.is_file():
         raise BenchmarkError(
             f"{ENV_VAR}={raw}: no such file; point it at the tabby-agent bundle "
-            "(dist/node/index.js) built as docs/performance.md describes, or unset it"
+            "(dist/node/index.js) that scripts/build-tabby-agent.sh builds (docs/performance.md), "
+            "or unset it"
         )
     if not (path.parent / "wasm").is_dir():
         raise BenchmarkError(
             f"{ENV_VAR}={raw}: no wasm/ folder beside the bundle; copy tabby-agent's wasm/ "
-            "there (docs/performance.md)"
+            "there, as scripts/build-tabby-agent.sh does (docs/performance.md)"
         )
     if shutil.which("node") is None:
         raise BenchmarkError(f"{ENV_VAR} is set but `node` is not on PATH (tabby-agent needs it)")

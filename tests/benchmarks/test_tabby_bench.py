@@ -124,3 +124,23 @@ def test_a_broken_build_stops_the_run_naming_it(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert ENV_VAR in done.stderr and "nowhere.js" in done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_the_build_script_refuses_a_folder_that_is_not_a_tabby_checkout(tmp_path: Path) -> None:
+    # Building itself needs a TabbyML/tabby checkout and the npm registry (docs/performance.md);
+    # what runs everywhere is that a wrong path stops it before anything is copied or installed.
+    script = ROOT / "scripts" / "build-tabby-agent.sh"
+    out = tmp_path / "out"
+    done = subprocess.run(
+        ["bash", str(script), str(tmp_path), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,  # checks arguments only: well under a second
+    )
+    assert done.returncode == 2, done.stderr
+    assert "clients/tabby-agent" in done.stderr and "TabbyML/tabby checkout" in done.stderr
+    assert not out.exists()
+    usage = subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, timeout=HANG_GUARD_S
+    )
+    assert usage.returncode == 2 and "usage:" in usage.stderr
