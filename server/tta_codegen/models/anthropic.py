@@ -19,6 +19,7 @@ from tta_codegen.models.base import ChatMessage, ModelRequest, Stop, StreamItem,
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
     error_from_response,
+    finish_body,
     make_client,
     read_api_key,
     redact,
@@ -102,7 +103,8 @@ class AnthropicProvider:
             ) as response:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
-                async for event, data in _sse_events(response):
+                events = _sse_events(response)
+                async for event, data in events:
                     if event == "ping" or not data:
                         continue
                     try:
@@ -134,6 +136,7 @@ class AnthropicProvider:
                             yield Stop("length" if reason == "max_tokens" else "stop")
                     elif kind == "message_stop":
                         stopped = True
+                        await finish_body(events)
                         break
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.name) from exc

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import json
 import os
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -27,6 +30,26 @@ def make_client(config: ProviderConfig) -> httpx.AsyncClient:
     # trust_env=False: never route a request carrying a key through an ambient proxy setting
     # the user did not choose for this tool, and never read ~/.netrc credentials.
     return httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False)
+
+
+# How long the rest of a body may take after its end marker ([DONE], message_stop).
+END_OF_BODY_S = 0.25
+
+
+async def finish_body(rest: AsyncIterator[Any]) -> None:
+    """Read what follows a stream's end marker (the chunked body's last, empty chunk).
+
+    Providers send the marker and end the body at once, but leaving the ``async with
+    client.stream(...)`` block before that end is read makes httpcore close the
+    connection: the next request paid a new TCP (and TLS) handshake. Read to the end,
+    briefly (a server that keeps the body open after its marker only costs
+    :data:`END_OF_BODY_S`, then the connection is closed as before), so the connection
+    goes back to the pool. Nothing read here is used.
+    """
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(END_OF_BODY_S):
+            async for _ in rest:
+                pass
 
 
 def redact(text: str, key: str | None) -> str:
