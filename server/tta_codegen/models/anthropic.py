@@ -18,6 +18,7 @@ import httpx
 from tta_codegen.models.base import ChatMessage, ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
     finish_body,
     make_client,
@@ -71,7 +72,7 @@ def messages_body(model: ModelConfig, request: ModelRequest) -> dict[str, Any]:
     return body
 
 
-class AnthropicProvider:
+class AnthropicProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config

@@ -18,6 +18,7 @@ from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, U
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.fim import fim_mode, ollama_generate_body
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
     finish_body,
     make_client,
@@ -47,7 +48,7 @@ def chat_body(model: ModelConfig, request: ModelRequest) -> dict[str, Any]:
     }
 
 
-class OllamaProvider:
+class OllamaProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config

@@ -20,6 +20,7 @@ from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, U
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.fim import fim_mode, openai_completions_body
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
     finish_body,
     make_client,
@@ -31,7 +32,7 @@ from tta_codegen.models.http import (
 _MAX_EVENT_CHARS = 1_000_000
 
 
-class OpenAIProvider:
+class OpenAIProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
