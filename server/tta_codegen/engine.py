@@ -178,13 +178,15 @@ class Engine:
 
     async def prepare(self, request: GenerationRequest) -> tuple[list[ChatMessage], str]:
         """The messages and the task type (for model selection) of a request."""
-        context = await self.gather_context(request)
+        gather = self.context.gather_work(request, self.config) if self.context else None
 
         def render() -> tuple[list[ChatMessage], str]:
+            context = gather() if gather is not None else None
             return self.prompts.build(request, context), self.prompts.task_type(request)
 
-        # Rendering reads template files: off the event loop, in one hop (it is on the
-        # path to the first token).
+        # Gathering context reads the index and rendering reads template files: off the
+        # event loop, both in one hop (each hop is a thread handover on the path to the
+        # first token).
         return await asyncio.to_thread(render)
 
     async def generate(self, request: GenerationRequest, sink: CodeSink) -> GenerationResult:

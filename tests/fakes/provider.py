@@ -117,6 +117,7 @@ class FakeProvider:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.connections = 0  # TCP connections accepted (a pooled client reuses one)
         self.stream_closed = asyncio.Event()  # set whenever a client goes away mid-stream
         self.models = ["fake-model"]  # what GET /models lists
         # Set to "/v1" to answer 404 elsewhere, as llama.cpp's and vLLM's servers do.
@@ -168,6 +169,7 @@ class FakeProvider:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         try:
             while True:
                 request_line = await reader.readline()

@@ -151,3 +151,18 @@ async def test_key_sent_as_bearer_from_env_and_never_in_errors(
     with pytest.raises(ProviderError) as missing:
         await collect(fake, api_key_env="MY_KEY")
     assert "MY_KEY is not set" in str(missing.value)
+
+
+async def test_one_connection_serves_consecutive_streams(fake: FakeProvider) -> None:
+    """The body's end after ``[DONE]`` is read, so the pooled connection is reused (a new
+    one per request would cost a TCP, and for a real provider a TLS, handshake)."""
+    fake.add(Reply.text("```python\nx = 1\n```\n"))
+    provider = OpenAIProvider("p", ProviderConfig(base_url=fake.base_url))
+    try:
+        for _ in range(3):
+            text = [i.text async for i in provider.stream(MODEL, REQ) if isinstance(i, TextDelta)]
+            assert "".join(text) == "```python\nx = 1\n```\n"
+    finally:
+        await provider.aclose()
+    assert len(fake.requests) == 3
+    assert fake.connections == 1

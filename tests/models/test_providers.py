@@ -195,3 +195,29 @@ async def test_ollama_done_reason_length_is_a_length_stop(
     fake_ollama.add(Reply.text("```python\nx = ", finish_reason=finish))
     provider = OllamaProvider("oll", ProviderConfig(kind="ollama", base_url=fake_ollama.base_url))
     assert await _stops(provider, "qwen") == [expected]
+
+
+@pytest.mark.parametrize("kind", ["anthropic", "ollama"])
+async def test_one_connection_serves_consecutive_streams(
+    kind: str, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
+    """Read to the body's end after the stream's last event: the connection is pooled."""
+    fake = fake_anthropic if kind == "anthropic" else fake_ollama
+    provider: AnthropicProvider | OllamaProvider = (
+        AnthropicProvider("p", ProviderConfig(kind="anthropic", base_url=fake.base_url))
+        if kind == "anthropic"
+        else OllamaProvider("p", ProviderConfig(kind="ollama", base_url=fake.base_url))
+    )
+    model = ModelConfig(id="m", provider="p")
+    try:
+        for _ in range(3):
+            text = [
+                i.text
+                async for i in provider.stream(model, request("hi"))
+                if isinstance(i, TextDelta)
+            ]
+            assert "hello" in "".join(text)
+    finally:
+        await provider.aclose()
+    assert len(fake.requests) == 3
+    assert fake.connections == 1

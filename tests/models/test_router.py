@@ -433,3 +433,20 @@ async def test_ledger_records_failures_and_cancels(fake: FakeProvider, tmp_path:
 async def test_prompt_events_start_with_attempt_started(fake: FakeProvider) -> None:
     events = await collect(make_router(two_models(fake.base_url)))
     assert isinstance(events[0], AttemptStarted) and events[0].model == "a"
+
+
+async def test_warm_builds_the_provider_client_and_sends_nothing(fake: FakeProvider) -> None:
+    """``warm`` (run by the server after ``initialized``) makes the client the first
+    request then uses; no connection is opened until that request."""
+    fake.add(Reply.text(GOOD))
+    router = make_router(two_models(fake.base_url, no_retry()))
+    try:
+        await router.warm()
+        provider = router.registry.get("p")
+        client = provider._client  # type: ignore[attr-defined]
+        assert client is not None
+        assert fake.connections == 0 and fake.requests == []
+        assert text_of(await collect(router)) == GOOD
+        assert provider._client is client  # type: ignore[attr-defined]
+    finally:
+        await router.aclose()

@@ -156,6 +156,21 @@ def test_changes_are_picked_up_on_next_use(library: PromptLibrary, user_root: Pa
     assert library.find("greeting") is not None
 
 
+def test_nested_edits_count_and_dot_folders_do_not(library: PromptLibrary, user_root: Path) -> None:
+    """The scan before every render walks subfolders (an edit there counts) and skips
+    dot-folders (an editor's or VCS's copies are no templates)."""
+    path = write(user_root / "team" / "py" / "greeting.j2", template())
+    write(user_root / ".backup" / "other.j2", template("Other"))
+    library.refresh()
+    assert library.get("greeting").meta.title == "Greeting"
+    assert library.find("other") is None
+    write(path, template("Greeting v2"))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    library.refresh()
+    assert library.get("greeting").meta.title == "Greeting v2"
+
+
 @pytest.mark.parametrize(
     "body",
     [

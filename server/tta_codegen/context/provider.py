@@ -234,10 +234,16 @@ class WorkspaceContext:
     # --- the engine's call -------------------------------------------------------------
 
     async def gather(self, request: GenerationRequest, config: Config) -> ContextResult:
+        return await asyncio.to_thread(self.gather_work(request, config))
+
+    def gather_work(
+        self, request: GenerationRequest, config: Config
+    ) -> Callable[[], ContextResult]:
         cfg = config.context
         if index_settings(cfg) != self.settings or (cfg.index and bool(self.roots)) != self.enabled:
             self._spawn(self.reconfigure(cfg))
-        return await asyncio.to_thread(self._gather, request, cfg, context_cap(request, config))
+        cap = context_cap(request, config)
+        return lambda: self._gather(request, cfg, cap)
 
     def _gather(
         self, request: GenerationRequest, cfg: ContextConfig, cap: int | None = None

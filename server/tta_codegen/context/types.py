@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,3 +37,11 @@ class ContextResult:
 
 class ContextProvider(Protocol):
     async def gather(self, request: GenerationRequest, config: Config) -> ContextResult: ...
+
+    def gather_work(
+        self, request: GenerationRequest, config: Config
+    ) -> Callable[[], ContextResult]:
+        """``gather``'s blocking part, for a worker thread the caller already uses (the
+        engine renders the prompt in the same thread: one hop, not two). Called on the
+        event loop."""
+        ...

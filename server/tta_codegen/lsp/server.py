@@ -182,6 +182,9 @@ async def on_initialized(ls: TtaLanguageServer, params: types.InitializedParams)
     await pull_client_settings(ls)
     if ls.loaded.issues:
         ls.reload_config(announce=True)
+    # Build the provider clients now, in a worker thread: the first generation would
+    # otherwise wait for their imports and SSL context (~0.1-0.2 s).
+    spawn(ls.engine.router.warm())
     for hook in ls.on_initialized:
         try:
             await hook(ls)

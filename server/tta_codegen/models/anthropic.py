@@ -18,7 +18,9 @@ import httpx
 from tta_codegen.models.base import ChatMessage, ModelRequest, Stop, StreamItem, TextDelta, Usage
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
+    finish_body,
     make_client,
     read_api_key,
     redact,
@@ -70,7 +72,7 @@ def messages_body(model: ModelConfig, request: ModelRequest) -> dict[str, Any]:
     return body
 
 
-class AnthropicProvider:
+class AnthropicProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
@@ -102,7 +104,8 @@ class AnthropicProvider:
             ) as response:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
-                async for event, data in _sse_events(response):
+                events = _sse_events(response)
+                async for event, data in events:
                     if event == "ping" or not data:
                         continue
                     try:
@@ -134,6 +137,7 @@ class AnthropicProvider:
                             yield Stop("length" if reason == "max_tokens" else "stop")
                     elif kind == "message_stop":
                         stopped = True
+                        await finish_body(events)
                         break
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.name) from exc

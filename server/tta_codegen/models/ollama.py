@@ -18,7 +18,9 @@ from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, U
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.fim import fim_mode, ollama_generate_body
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
+    finish_body,
     make_client,
     read_api_key,
     redact,
@@ -46,7 +48,7 @@ def chat_body(model: ModelConfig, request: ModelRequest) -> dict[str, Any]:
     }
 
 
-class OllamaProvider:
+class OllamaProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
@@ -76,7 +78,8 @@ class OllamaProvider:
             async with self._client.stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     line = line.strip()
                     if not line:
                         continue
@@ -103,6 +106,7 @@ class OllamaProvider:
                             prompt_tokens=int(chunk.get("prompt_eval_count") or 0),
                             completion_tokens=int(chunk.get("eval_count") or 0),
                         )
+                        await finish_body(lines)
                         break
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.name) from exc

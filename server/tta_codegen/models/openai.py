@@ -20,7 +20,9 @@ from tta_codegen.models.base import ModelRequest, Stop, StreamItem, TextDelta, U
 from tta_codegen.models.errors import ProviderError
 from tta_codegen.models.fim import fim_mode, openai_completions_body
 from tta_codegen.models.http import (
+    WarmClient,
     error_from_response,
+    finish_body,
     make_client,
     parse_retry_after,
     redact,
@@ -30,7 +32,7 @@ from tta_codegen.models.http import (
 _MAX_EVENT_CHARS = 1_000_000
 
 
-class OpenAIProvider:
+class OpenAIProvider(WarmClient):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
@@ -97,8 +99,10 @@ class OpenAIProvider:
                 if response.status_code != 200:
                     raise await error_from_response(response, self.name, key)
                 partial = ""  # a JSON object split over several data lines (rare)
-                async for data in _sse_data(response):
+                lines = _sse_data(response)
+                async for data in lines:
                     if data == "[DONE]" and not partial:
+                        await finish_body(lines)
                         break
                     partial = f"{partial}\n{data}" if partial else data
                     try:

@@ -189,6 +189,23 @@ class ModelRouter:
                 r for r in rows if provider_of.get(r.model) == r.provider
             )
 
+    async def warm(self) -> None:
+        """Make now what the first request would: the HTTP providers of the configured
+        models and their clients (see :class:`~tta_codegen.models.http.WarmClient`).
+        Nothing is sent; a provider that cannot be built is left for the request to
+        report. The embedded model is not loaded here."""
+        for name in dict.fromkeys(m.provider for m in self._models):
+            pconf = self.config.providers.get(name)
+            if pconf is None or pconf.kind not in ("openai", "anthropic", "ollama"):
+                continue
+            try:
+                provider = self.registry.get(name)
+                warm = getattr(provider, "warm", None)
+                if warm is not None:
+                    await warm()
+            except Exception as exc:  # the request reports it properly
+                log.info("could not warm provider %r: %s", name, exc)
+
     @property
     def observed(self) -> dict[str, Observed]:
         return self._observed

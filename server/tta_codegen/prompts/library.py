@@ -116,12 +116,7 @@ class PromptLibrary:
     def _scan(self) -> _Signature:
         entries: list[tuple[int, str, int, int]] = []
         for index, root in enumerate(self.roots):
-            for path in _j2_files(root.path):
-                try:
-                    st = path.stat()
-                except OSError:
-                    continue
-                entries.append((index, str(path), st.st_mtime_ns, st.st_size))
+            _scan_j2(index, str(root.path), entries)
         return tuple(entries)
 
     def _load(self, signature: _Signature) -> _State:
@@ -236,14 +231,40 @@ class PromptLibrary:
         return render(self._current().env_or_fail(), name, variables)
 
 
-def _j2_files(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(folder) / f for f in sorted(files) if f.endswith(SUFFIX))
-    return found
+def _scan_j2(index: int, folder: str, out: list[tuple[int, str, int, int]]) -> None:
+    """Every ``.j2`` file under ``folder`` as (root index, path, mtime, size), in walk order.
+
+    Runs before every render (so an edited template counts on the next request): plain
+    strings and ``os.scandir``, no ``Path`` per file (that was most of its ~0.3 ms). The
+    order is ``os.walk``'s top-down one: a folder's files sorted, then its subfolders
+    sorted (dot-folders skipped, symlinked folders not entered).
+    """
+    try:
+        with os.scandir(folder) as it:
+            found = list(it)
+    except OSError:
+        return
+    files: list[str] = []
+    subfolders: list[str] = []
+    for entry in found:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.name.startswith(".") and not entry.is_symlink():
+                subfolders.append(entry.name)
+        elif entry.name.endswith(SUFFIX):
+            files.append(entry.name)
+    for name in sorted(files):
+        path = os.path.join(folder, name)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out.append((index, path, st.st_mtime_ns, st.st_size))
+    for name in sorted(subfolders):
+        _scan_j2(index, os.path.join(folder, name), out)
 
 
 def _is_template(root: Path, path: Path) -> bool:

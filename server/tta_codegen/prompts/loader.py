@@ -12,6 +12,7 @@ template folders in precedence order, so a workspace can override a shared block
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -49,8 +50,11 @@ def for_cli(message: str) -> str:
     return message
 
 
+@functools.cache
 def builtin_prompts_dir() -> Path:
-    """The shipped library: inside the wheel, or ``prompts/`` beside ``server/`` in a checkout."""
+    """The shipped library: inside the wheel, or ``prompts/`` beside ``server/`` in a checkout.
+
+    Looked up once: it is where this package is installed, and every request asks."""
     packaged = importlib.resources.files("tta_codegen").joinpath("_builtin_prompts")
     if packaged.is_dir():
         return Path(str(packaged))
