@@ -135,13 +135,17 @@ async def _watch_files(ls: TtaLanguageServer) -> None:
 
 
 def _on_open(ls: TtaLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    provider, path = _provider(ls), _path(params.text_document.uri)
+    provider = _provider(ls)
+    path = _path(params.text_document.uri) if provider is not None else None
     if provider is not None and path is not None:
         provider.document_opened(path, params.text_document.text)
 
 
 def _on_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    provider, path = _provider(ls), _path(params.text_document.uri)
+    # Every keystroke passes here before its inline completion: without an index, no
+    # path resolution (a syscall per path component).
+    provider = _provider(ls)
+    path = _path(params.text_document.uri) if provider is not None else None
     if provider is None or path is None:
         return
     uri = params.text_document.uri
@@ -160,7 +164,8 @@ def _on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> 
 
 
 def _on_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-    provider, path = _provider(ls), _path(params.text_document.uri)
+    provider = _provider(ls)
+    path = _path(params.text_document.uri) if provider is not None else None
     if provider is not None and path is not None:
         provider.document_closed(path)
 
