@@ -10,7 +10,6 @@ failed or the reply was cut off). Files are touched only after the generation co
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
+from tta_codegen.cli import _interrupt as interruptible
 from tta_codegen.cli._files import (
     FileProblem,
     check_writable,
@@ -257,7 +257,7 @@ def run_and_deliver(
     sink = TerminalSink(err, show_code=not as_json)
     try:
         with sink:
-            result = asyncio.run(
+            result = interruptible.run(
                 run_generation(config, request, sink, Path.cwd(), use_context=delivery.use_context)
             )
     except KeyboardInterrupt:
