@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import RunCli, cli_env, run_in_terminal
 from tests.cli.test_generate import CODE, REPLY, use_fake
@@ -40,40 +43,47 @@ async def test_yes_writes_and_bad_combination_is_a_usage_error(
     assert r.code == 2 and "--diff needs" in r.stderr
 
 
-async def test_terminal_shows_the_diff_and_asks(
-    ws: Path, fake: FakeProvider, tmp_path: Path
-) -> None:
+Answer = Callable[[bytes], Awaitable[tuple[int, str]]]
+
+
+@pytest.fixture
+def answer(ws: Path, fake: FakeProvider, tmp_path: Path) -> Answer:
+    """``generate add --file mod.py`` in a terminal, its ``Write`` prompt answered with the
+    keys given; returns the exit code and the screen."""
     use_fake(ws, fake)
     fake.add(REPLY)
-    target = ws / "mod.py"
-    target.write_text("import os\n")
+    (ws / "mod.py").write_text("import os\n")
     env = cli_env(tmp_path / "home")
     args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
-    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"n\n")
+
+    async def run(keys: bytes) -> tuple[int, str]:
+        return await asyncio.to_thread(run_in_terminal, args, ws, env, keys)
+
+    return run
+
+
+async def test_terminal_shows_the_diff_and_asks(ws: Path, answer: Answer) -> None:
+    target = ws / "mod.py"
+    code, screen = await answer(b"n\n")
     assert code == 0 and "+def add(a, b):" in screen and "Write mod.py?" in screen
     assert target.read_text() == "import os\n"  # "no" writes nothing
-    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"y\n")
+    code, screen = await answer(b"y\n")
     assert code == 0
     assert target.read_text() == "import os\n\n\n" + CODE  # PEP 8: two blank lines
 
 
 async def test_the_write_prompt_asks_again_on_an_unclear_answer_and_enter_means_no(
-    ws: Path, fake: FakeProvider, tmp_path: Path
+    ws: Path, answer: Answer
 ) -> None:
-    use_fake(ws, fake)
-    fake.add(REPLY)
     target = ws / "mod.py"
-    target.write_text("import os\n")
-    env = cli_env(tmp_path / "home")
-    args = ["generate", "add", "--file", "mod.py", "--no-context", "--trust-workspace"]
-    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"\n")
+    code, screen = await answer(b"\n")
     assert code == 0 and "nothing written" in screen
     assert target.read_text() == "import os\n"
-    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"maybe\nyes\n")
+    code, screen = await answer(b"maybe\nyes\n")
     assert code == 0, screen
     assert screen.count("Write mod.py? [y/N]") == 2 and "answer y or n" in screen
     assert target.read_text() == "import os\n\n\n" + CODE
     target.write_text("import os\n")
-    code, screen = await asyncio.to_thread(run_in_terminal, args, ws, env, b"\x04")
+    code, screen = await answer(b"\x04")
     assert code == 130 and "interrupted; nothing was written" in screen, screen  # Ctrl-D
     assert target.read_text() == "import os\n"
