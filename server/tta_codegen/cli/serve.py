@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import click
 
 from tta_codegen.cli.app import EXIT_FAILED, app, fail, setup_logging
@@ -36,12 +38,11 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
     else:
         # initialize is answered (when its answer is known) before the server is imported.
-        from tta_codegen.lsp.fastinit import InitAnswer, Replay, serve_stdio
+        from tta_codegen.lsp.fastinit import serve_stdio
 
-        def start(stdin: Replay, stdout: InitAnswer) -> None:
+        def start(stdin: BinaryIO, stdout: BinaryIO) -> None:
             from tta_codegen.lsp.server import create_server
-            from tta_codegen.lsp.stdio import serve as serve_pipes
 
-            serve_pipes(create_server(), stdin, stdout)
+            create_server().start_io(stdin, stdout)
 
         serve_stdio(start)
