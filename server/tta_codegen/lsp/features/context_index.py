@@ -53,6 +53,15 @@ def _path(uri: str) -> Path | None:
     return Path(fs).resolve() if fs else None
 
 
+def _indexed(ls: TtaLanguageServer, uri: str) -> tuple[WorkspaceContext, Path] | None:
+    """The index and the file a document event is about; None when there is no index or
+    the document is not a file. Every keystroke passes here before its inline completion,
+    so without an index the path is not resolved (a syscall per path component)."""
+    provider = _provider(ls)
+    path = _path(uri) if provider is not None else None
+    return None if provider is None or path is None else (provider, path)
+
+
 def _roots(ls: TtaLanguageServer) -> list[Path]:
     roots: list[Path] = []
     for folder in ls.workspace.folders.values():
@@ -135,20 +144,16 @@ async def _watch_files(ls: TtaLanguageServer) -> None:
 
 
 def _on_open(ls: TtaLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    provider = _provider(ls)
-    path = _path(params.text_document.uri) if provider is not None else None
-    if provider is not None and path is not None:
+    if (indexed := _indexed(ls, params.text_document.uri)) is not None:
+        provider, path = indexed
         provider.document_opened(path, params.text_document.text)
 
 
 def _on_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    # Every keystroke passes here before its inline completion: without an index, no
-    # path resolution (a syscall per path component).
-    provider = _provider(ls)
-    path = _path(params.text_document.uri) if provider is not None else None
-    if provider is None or path is None:
-        return
     uri = params.text_document.uri
+    if (indexed := _indexed(ls, uri)) is None:
+        return
+    provider, path = indexed
 
     def text_of() -> str | None:
         doc = ls.editor.open_document(uri)
@@ -158,15 +163,14 @@ def _on_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams)
 
 
 def _on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    provider, path = _provider(ls), _path(params.text_document.uri)
-    if provider is not None and path is not None:
+    if (indexed := _indexed(ls, params.text_document.uri)) is not None:
+        provider, path = indexed
         provider.document_saved(path)
 
 
 def _on_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-    provider = _provider(ls)
-    path = _path(params.text_document.uri) if provider is not None else None
-    if provider is not None and path is not None:
+    if (indexed := _indexed(ls, params.text_document.uri)) is not None:
+        provider, path = indexed
         provider.document_closed(path)
 
 
