@@ -172,6 +172,16 @@ async def test_diff_split_regenerate_and_pending_list(nvim: Nvim, fake: FakeProv
     assert "+def add(a: int, b: int) -> int:" in r["float"]["text"]
 
 
+async def test_commands_that_finish_together_are_each_waited_for(nvim: Nvim) -> None:
+    # The case helper behind every wait on a command's answer: two answers that land in
+    # one poll (the float-diff step above, index off, ~1 in 3 runs) must both be returned,
+    # the second not skipped for a third that never comes (the hang guard would end it).
+    run = await nvim.run("wait_done", file=source(nvim), settings=settings(nvim))
+
+    assert [d["command"] for d in run.done] == ["tta.listPending"] * 2, run.why()
+    assert run.result["first"] == run.done[0] and run.result["second"] == run.done[1]
+
+
 async def test_streaming_lens_counts_tokens_and_cancel_restores(
     nvim: Nvim, fake: FakeProvider
 ) -> None:

@@ -171,12 +171,19 @@ function T.text(bufnr)
   return table.concat(vim.api.nvim_buf_get_lines(bufnr or 0, 0, -1, false), '\n') .. '\n'
 end
 
---- Wait for the `n`-th finished command (default: one more than now) and return it.
+-- How many finished commands the case has taken with T.wait_done() so far.
+local taken = 0
+
+--- Wait for the `n`-th finished command (default: the next one the case has not taken yet)
+--- and return it. Not "one more than have finished now": two answers can land within one
+--- poll of the wait before (a :TTADiff's tta.listPending, then the tta.diff its answer sends
+--- and the server answers within a millisecond), and the second must not be skipped.
 function T.wait_done(n)
-  n = n or #T.result.done + 1
+  n = n or taken + 1
+  taken = math.max(taken, n)
   T.wait(function()
     return #T.result.done >= n
-  end, 'a tta-codegen command to finish')
+  end, ('tta-codegen command #%d to finish'):format(n))
   T.mark('done' .. n)
   return T.result.done[n]
 end
