@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
-
 import click
 
 from tta_codegen.cli.app import EXIT_FAILED, app, fail, setup_logging
@@ -38,11 +36,12 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_FAILED)
     else:
         # initialize is answered (when its answer is known) before the server is imported.
-        from tta_codegen.lsp.fastinit import serve_stdio
+        from tta_codegen.lsp.fastinit import InitAnswer, Replay, serve_stdio
 
-        def start(stdin: BinaryIO, stdout: BinaryIO) -> None:
+        def start(stdin: Replay, stdout: InitAnswer) -> None:
             from tta_codegen.lsp.server import create_server
+            from tta_codegen.lsp.stdio import serve as serve_pipes
 
-            create_server().start_io(stdin, stdout)
+            serve_pipes(create_server(), stdin, stdout)
 
         serve_stdio(start)

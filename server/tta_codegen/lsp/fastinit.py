@@ -132,7 +132,12 @@ def read_first(stdin: BinaryIO) -> tuple[bytes, Any]:
                 length = int(value)
         if length and not line.strip():
             break
-    body = stdin.read(length)
+    body = bytearray()
+    while len(body) < length:  # an unbuffered stream may return less than asked
+        part = stdin.read(length - len(body))
+        if not part:
+            break
+        body += part
     raw += body
     try:
         return bytes(raw), json.loads(body)
@@ -163,6 +168,17 @@ class Replay:
             return head + self._stream.read(n - len(head))
         return head
 
+    def take_prefix(self) -> bytes:
+        """The bytes not replayed yet, handed over (to a reader of the file descriptor)."""
+        prefix, self._prefix = self._prefix, b""
+        return prefix
+
+    def fileno(self) -> int | None:
+        try:
+            return self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+
 
 class InitAnswer:
     """stdout for pygls: watches for its answer to the first ``initialize`` request.
@@ -172,7 +188,8 @@ class InitAnswer:
     """
 
     def __init__(self, stdout: BinaryIO, msg_id: Any, key: str | None, sent: Any | None) -> None:
-        self._stdout = stdout
+        # Where messages go: stdout, or the event loop's writer on it (lsp/stdio.py).
+        self.target: Any = stdout
         self._id = msg_id
         self._key = key
         self._sent = sent  # the fast answer's result, when one was sent
@@ -180,18 +197,24 @@ class InitAnswer:
 
     @property
     def closed(self) -> bool:
-        return self._stdout.closed
+        return bool(self.target.closed)
+
+    def fileno(self) -> int | None:
+        try:
+            return int(self.target.fileno())
+        except (AttributeError, OSError, ValueError):
+            return None
 
     def flush(self) -> None:
-        self._stdout.flush()
+        self.target.flush()
 
     def close(self) -> None:
-        self._stdout.close()
+        self.target.close()
 
     def write(self, data: bytes) -> int:
         if self.watching and self._is_answer(data):
             return len(data)
-        return self._stdout.write(data)
+        return int(self.target.write(data))
 
     def _is_answer(self, data: bytes) -> bool:
         """Handle the initialize answer; True when it must not be sent (already was)."""
@@ -219,10 +242,12 @@ class InitAnswer:
         return True
 
 
-def serve_stdio(start: Callable[[BinaryIO, BinaryIO], None]) -> None:
+def serve_stdio(start: Callable[[Replay, InitAnswer], None]) -> None:
     """Answer ``initialize`` early when possible, then run ``start(stdin, stdout)``."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    raw, message = read_first(stdin)
+    # Unbuffered: nothing past the first message may hide in a read-ahead buffer, since
+    # the server may go on reading the file descriptor itself (lsp/stdio.py).
+    raw, message = read_first(cast(BinaryIO, getattr(stdin, "raw", stdin)))
     msg_id: Any = None
     key: str | None = None
     sent: Any | None = None
@@ -242,4 +267,4 @@ def serve_stdio(start: Callable[[BinaryIO, BinaryIO], None]) -> None:
             stdout.flush()
             log.debug("initialize answered early from the cache (%s)", key)
     # Duck-typed: pygls only calls readline/read, and write/flush/close (and .closed).
-    start(cast(BinaryIO, Replay(raw, stdin)), cast(BinaryIO, InitAnswer(stdout, msg_id, key, sent)))
+    start(Replay(raw, stdin), InitAnswer(stdout, msg_id, key, sent))

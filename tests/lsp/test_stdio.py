@@ -1,0 +1,51 @@
+"""The server's stdout on the event loop (lsp/stdio.py): a client slow to read never stops
+the loop, and every byte still arrives, in order, including what is left at exit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from tests.guards import HANG_GUARD_S
+from tta_codegen.lsp.stdio import LoopStdout
+
+
+def _read_all(fd: int) -> bytes:
+    out = bytearray()
+    while chunk := os.read(fd, 65536):
+        out += chunk
+    return bytes(out)
+
+
+async def test_writes_beyond_the_pipe_buffer_return_and_arrive_in_order() -> None:
+    read_fd, write_fd = os.pipe()
+    loop = asyncio.get_running_loop()
+    stdout = LoopStdout(os.fdopen(write_fd, "wb", buffering=0), loop)
+    messages = [(b"%06d:" % i) + bytes([65 + i % 26]) * 4000 for i in range(200)]  # ~800 KB
+    # Nobody reads yet: a blocking write would stop here once the pipe (64 KiB) is full.
+    for message in messages:
+        assert stdout.write(message) == len(message)
+    ticked = asyncio.Event()
+    loop.call_soon(ticked.set)
+    await asyncio.wait_for(ticked.wait(), HANG_GUARD_S)  # hang guard: the loop still runs
+    reader = asyncio.ensure_future(asyncio.to_thread(_read_all, read_fd))
+    await asyncio.sleep(0.05)  # the reader drains some; the loop sends more when writable
+    stdout.write(b"last")
+    stdout.close()  # sends what is left, then closes: the reader sees the end
+    data = await asyncio.wait_for(reader, HANG_GUARD_S)  # hang guard only
+    os.close(read_fd)
+    assert data == b"".join(messages) + b"last"
+    assert stdout.closed
+
+
+async def test_a_write_from_another_thread_goes_through_the_loop() -> None:
+    read_fd, write_fd = os.pipe()
+    loop = asyncio.get_running_loop()
+    stdout = LoopStdout(os.fdopen(write_fd, "wb", buffering=0), loop)
+    stdout.write(b"a")
+    await asyncio.to_thread(stdout.write, b"b")
+    await asyncio.sleep(0)  # the handed-over write runs on the loop
+    stdout.write(b"c")
+    stdout.close()
+    assert await asyncio.to_thread(_read_all, read_fd) == b"abc"
+    os.close(read_fd)
