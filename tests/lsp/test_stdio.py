@@ -4,9 +4,12 @@ the loop, and every byte still arrives, in order, including what is left at exit
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+from pathlib import Path
 
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import serve_command, server_env
 from tta_codegen.lsp.stdio import LoopStdout
 
 
@@ -49,3 +52,35 @@ async def test_a_write_from_another_thread_goes_through_the_loop() -> None:
     stdout.close()
     assert await asyncio.to_thread(_read_all, read_fd) == b"abc"
     os.close(read_fd)
+
+
+def _frame(message: dict[str, object]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+async def test_a_file_on_stdin_is_served_as_pygls_does(tmp_path: Path) -> None:
+    """stdin and stdout that are files, not pipes, cannot be watched by the loop: the
+    server falls back to pygls' own stdio loop and still answers."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"processId": None, "rootUri": None, "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]  # fmt: skip
+    (tmp_path / "in").write_bytes(b"".join(_frame(m) for m in messages))
+    env = server_env(home=tmp_path)
+    with open(tmp_path / "in", "rb") as stdin, open(tmp_path / "out", "wb") as stdout:
+        proc = await asyncio.create_subprocess_exec(
+            *serve_command(), stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+        )  # fmt: skip
+        code = await asyncio.wait_for(proc.wait(), HANG_GUARD_S)  # hang guard only
+    out = (tmp_path / "out").read_bytes()
+    answers = [
+        json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.split(b"Content-Length")[1:]
+    ]
+    ids = [a.get("id") for a in answers if "method" not in a]
+    assert code == 0
+    assert ids == [1, 2] and "capabilities" in answers[0]["result"]

@@ -10,8 +10,9 @@ it). Here stdin is read by the loop (``connect_read_pipe``) and stdout is writte
 without blocking, the rest kept and sent when the pipe has room; pygls' own loop
 (``pygls.io_.run_async``) parses the messages as before.
 
-Only pipes (and sockets, character devices) can be watched by the loop: for a regular
-file on stdin or stdout the server starts as pygls does (:func:`serve`'s fallback).
+Only pipes (and sockets, character devices) on POSIX are watched by the loop: for a
+regular file on stdin or stdout, or another OS, the server starts as pygls does
+(:func:`serve`'s fallback).
 """
 
 from __future__ import annotations
@@ -146,7 +147,12 @@ def serve(server: LanguageServer, stdin: Replay, stdout: InitAnswer) -> None:
     """Run ``server`` over stdio: the event loop's pipes when both ends are pipes, else
     pygls' own ``start_io`` (a file on stdin, as some tests and tools give)."""
     in_fd, out_fd = stdin.fileno(), stdout.fileno()
-    if in_fd is None or out_fd is None or not (_watchable(in_fd) and _watchable(out_fd)):
+    if (
+        os.name != "posix"
+        or in_fd is None
+        or out_fd is None
+        or not (_watchable(in_fd) and _watchable(out_fd))
+    ):
         server.start_io(stdin, stdout)  # type: ignore[arg-type]
         return
     stop = threading.Event()
