@@ -84,3 +84,26 @@ async def test_a_file_on_stdin_is_served_as_pygls_does(tmp_path: Path) -> None:
     ids = [a.get("id") for a in answers if "method" not in a]
     assert code == 0
     assert ids == [1, 2] and "capabilities" in answers[0]["result"]
+
+
+async def test_answers_written_before_the_end_of_stdin_still_arrive(tmp_path: Path) -> None:
+    """The client sends its last requests and closes stdin: what the server answered
+    before it saw the end goes out before the process ends (nothing left queued)."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"processId": None, "rootUri": None, "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *serve_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=server_env(home=tmp_path),
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"".join(_frame(m) for m in messages))
+    await proc.stdin.drain()
+    proc.stdin.close()
+    out = await asyncio.wait_for(proc.stdout.read(), HANG_GUARD_S)  # hang guard only
+    await asyncio.wait_for(proc.wait(), HANG_GUARD_S)  # hang guard only
+    answers = [json.loads(p.split(b"\r\n\r\n", 1)[1]) for p in out.split(b"Content-Length")[1:]]
+    assert [a.get("id") for a in answers if "method" not in a] == [1, 2]

@@ -130,17 +130,31 @@ class LoopStdout:
     def close(self) -> None:
         if self._closed:
             return
+        self.send_rest()
         self._closed = True
+        try:
+            self._stdout.close()
+        except OSError as exc:
+            log.warning("could not close stdout: %s", exc)
+
+    def send_rest(self) -> None:
+        """Send what is still kept, blocking: the loop is about to stop (``exit``, or the
+        end of stdin), and after it nothing would."""
+        if self._closed:
+            return
         self._loop.remove_writer(self._fd)
+        self._scheduled = True  # a send still queued on the loop finds nothing to do
         os.set_blocking(self._fd, True)
         view = memoryview(bytes(self._pending))
         self._pending.clear()
         try:
             while view:
                 view = view[os.write(self._fd, view) :]
-            self._stdout.close()
         except OSError as exc:
             log.warning("could not send the last messages: %s", exc)
+        finally:
+            os.set_blocking(self._fd, False)
+            self._scheduled = False
 
 
 def serve(server: LanguageServer, stdin: Replay, stdout: InitAnswer) -> None:
@@ -169,15 +183,18 @@ async def _main(
     stream.feed_data(stdin.take_prefix())  # what fastinit read before the server started
     pipe = os.fdopen(in_fd, "rb", buffering=0, closefd=False)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream, loop=loop), pipe)
-    stdout.target = LoopStdout(stdout.target, loop)
+    writer = stdout.target = LoopStdout(stdout.target, loop)
     server.protocol.set_writer(StdoutWriter(stdout))  # type: ignore[arg-type]
-    await run_async(
-        stop_event=stop,
-        reader=PipeReader(stream),
-        protocol=server.protocol,
-        logger=logging.getLogger("pygls.server"),  # as start_io: its filters apply
-        error_handler=server.report_server_error,
-    )
+    try:
+        await run_async(
+            stop_event=stop,
+            reader=PipeReader(stream),
+            protocol=server.protocol,
+            logger=logging.getLogger("pygls.server"),  # as start_io: its filters apply
+            error_handler=server.report_server_error,
+        )
+    finally:
+        writer.send_rest()  # the end of stdin: what was written still goes out
 
 
 def _run(server: LanguageServer, stop: threading.Event, main: Coroutine[Any, Any, None]) -> None:
