@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,46 @@ async def test_generate_template_errors_are_failed_answers(
     assert missing["status"] == "failed" and "'name'" in missing["error"]
     assert fake.requests == []
     assert editor.text(uri) == ""
+
+
+async def test_a_saved_template_header_counts_on_the_next_generation(
+    editor: Editor, fake: FakeProvider
+) -> None:
+    """Requests reuse the library's last full scan for a second unless a folder changed
+    (prompts/library.py); a template the editor saves is scanned again at once."""
+    folder = editor.root / ".tta-codegen" / "prompts"
+    path = folder / "team" / "team-service.j2"
+    write(path, TEAM_TEMPLATE)
+    old = time.time_ns() - 60 * 1_000_000_000  # the folders unchanged for a minute
+    for dirpath, _dirs, _files in os.walk(folder):
+        os.utime(dirpath, ns=(old, old))
+    fake.add(Reply.text("```python\nclass Billing:\n    pass\n```\n", size=5))
+    uri = editor.open("billing.py", "import os\n\n")
+    args: dict[str, Any] = {
+        "textDocument": {"uri": uri},
+        "position": {"line": 2, "character": 0},
+        "template": "team-service",
+        "variables": {"service": "billing"},
+    }
+    answer = await editor.execute("tta.generate", args)
+    assert answer["status"] == "completed", answer
+    # Edited in place (its folder's mtime stays): a new variable in the header.
+    write(
+        path,
+        TEAM_TEMPLATE.replace(
+            "[variables.port]", "[variables.region]\nrequired = true\n\n[variables.port]"
+        ).replace("on {{ port }}.", "on {{ port }} in {{ region }}."),
+    )
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    editor.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri())
+        )
+    )
+    uri2 = editor.open("billing2.py", "import os\n\n")
+    args["textDocument"] = {"uri": uri2}
+    args["variables"] = {"service": "billing", "region": "eu-west"}
+    answer = await editor.execute("tta.generate", args)
+    assert answer["status"] == "completed", answer
+    assert "Write the billing service listening on 8080 in eu-west." in fake.requests[-1].all_text

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from tta_codegen.background import EVENT_SETTLE_S, after_path
 from tta_codegen.context.budget import Budget, pack
 from tta_codegen.context.index import IndexSettings, ScanResult, WorkspaceIndex
 from tta_codegen.context.repomap import ReferenceGraph, rank_files, render_map
@@ -128,8 +129,10 @@ class WorkspaceContext:
             last_scan=self.last_scan,
         )
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        # Off a generation's path (background.after_path): the events come right before
+        # the command they lead to. Started in order, then serialised by the lock.
+        task = asyncio.ensure_future(after_path(coro, settle=EVENT_SETTLE_S))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from tta_codegen.background import spawn
+from tta_codegen.background import spawn_after_path
 
 if TYPE_CHECKING:
     from tta_codegen.lsp.server import TtaLanguageServer
@@ -67,15 +67,16 @@ class CommandProgress:
         """Show the progress; never delays the work it reports on.
 
         A token the client sent is used at once. Otherwise the server must ask the client
-        to create one, a round trip: that happens in the background while the generation
-        starts, and the progress appears when the client has answered.
+        to create one, a round trip: that happens in the background once a generation's
+        provider request is written (``background.after_path``), and the progress appears
+        when the client has answered.
         """
         if client_token is not None:
             self._start(client_token, message)
             return
         if not self.ls.editor.capabilities.work_done_progress:
             return
-        spawn(self._create_then_start(message))
+        spawn_after_path(self._create_then_start(message))
 
     async def _create_then_start(self, message: str) -> None:
         token = str(uuid.uuid4())

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from tta_codegen.background import path_clear
 from tta_codegen.lsp.answers import PendingSummary, RangeAnswer
 from tta_codegen.lsp.client import same_uri
 from tta_codegen.lsp.documents import TextChange
@@ -260,6 +261,9 @@ class ReviewRegistry:
             self._refresh_task = asyncio.ensure_future(self._refresh_loop(ls))
 
     async def _refresh_loop(self, ls: TtaLanguageServer) -> None:
+        # After a starting generation's provider request: the client answers a refresh
+        # with codeLens requests, which would compete with that request.
+        await path_clear()
         while self._refresh_wanted:
             self._refresh_wanted = False
             try:

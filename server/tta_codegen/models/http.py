@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tta_codegen.background import request_written
 from tta_codegen.config import ProviderConfig
 from tta_codegen.models.errors import ProviderError
 
@@ -30,7 +31,24 @@ def make_client(config: ProviderConfig) -> httpx.AsyncClient:
     )
     # trust_env=False: never route a request carrying a key through an ambient proxy setting
     # the user did not choose for this tool, and never read ~/.netrc credentials.
-    return httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False)
+    return httpx.AsyncClient(
+        timeout=timeout,
+        trust_env=False,
+        follow_redirects=False,
+        event_hooks={"request": [_announce_written]},
+    )
+
+
+async def _announce_written(request: httpx.Request) -> None:
+    """Have httpcore tell :func:`~tta_codegen.background.request_written` when the body is
+    on the wire (its ``trace`` extension): a generation holds back background work until
+    then (``background.hold_path``)."""
+    request.extensions["trace"] = _trace
+
+
+async def _trace(event: str, info: dict[str, Any]) -> None:
+    if event.endswith("send_request_body.complete"):
+        request_written()
 
 
 # How long the rest of a body may take after its end marker ([DONE], message_stop).

@@ -24,6 +24,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from tta_codegen.background import after_path
 from tta_codegen.config import Config, ModelConfig
 from tta_codegen.models.base import ModelRequest, Provider, Stop, TextDelta, Usage
 from tta_codegen.models.breaker import BreakerBoard, shared_board
@@ -157,6 +158,7 @@ class ModelRouter:
         self._models: list[ModelConfig] = list(config.models)
         self._observed: dict[str, Observed] = {}
         self._observed_at = -_OBSERVED_REFRESH_S
+        self._observed_once = False
         self._pending: set[asyncio.Task[None]] = set()
 
     # -- catalog and observations ------------------------------------------------------
@@ -170,24 +172,38 @@ class ModelRouter:
         return next((m for m in self._models if m.id == model_id), None)
 
     async def prepare(self) -> None:
-        """Load catalog caches (once) and recent observations (every minute), off the loop."""
+        """Load catalog caches (once) and recent observations (every minute), off the loop.
+
+        The first request waits for the observations; later ones use what was read last
+        while a refresh (a week of ledger rows) runs in the background, after the request
+        is sent (``background.after_path``): with generations minutes apart, nearly every
+        one found them stale and read them on its way to the provider.
+        """
         if self._catalogs is None:
             self._catalogs = await load_all_caches_async(self.config.providers)
             self._models = enrich(list(self.config.models), self._catalogs)
         now = time.monotonic()
         if now - self._observed_at >= _OBSERVED_REFRESH_S:
             self._observed_at = now
-            try:
-                rows = await self.ledger.rows(since=time.time() - OBSERVED_WINDOW_S)
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("cannot read the cost ledger %s: %s", self.ledger.describe(), exc)
-                rows = []
-            # History is the ledger's (machine-wide, by model id): only rows from the provider
-            # this config names for the model speak for it.
-            provider_of = {m.id: m.provider for m in self._models}
-            self._observed = observed_from_rows(
-                r for r in rows if provider_of.get(r.model) == r.provider
-            )
+            if self._observed_once:
+                self._spawn(after_path(self._observe()))
+            else:
+                await self._observe()
+
+    async def _observe(self) -> None:
+        """Read the observation window of the ledger into :attr:`observed`."""
+        try:
+            rows = await self.ledger.rows(since=time.time() - OBSERVED_WINDOW_S)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("cannot read the cost ledger %s: %s", self.ledger.describe(), exc)
+            rows = []
+        # History is the ledger's (machine-wide, by model id): only rows from the provider
+        # this config names for the model speak for it.
+        provider_of = {m.id: m.provider for m in self._models}
+        self._observed = observed_from_rows(
+            r for r in rows if provider_of.get(r.model) == r.provider
+        )
+        self._observed_once = True
 
     async def warm(self) -> None:
         """Make now what the first request would: the HTTP providers of the configured

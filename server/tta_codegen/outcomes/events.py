@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tta_codegen.background import EVENT_SETTLE_S, after_path
 from tta_codegen.gates.types import failure_summary
 from tta_codegen.models.ledger import LedgerBackend, OutcomeRow, RetentionRow, new_uid
 
@@ -147,7 +148,9 @@ class OutcomeRecorder:
             log.warning("cannot record an outcome in %s: %s", self.ledger.describe(), exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
+        # Decisions come with document events and commands (a close accepts, a generation
+        # follows): the write waits until a starting generation's request is out.
+        task = asyncio.ensure_future(after_path(coro, settle=EVENT_SETTLE_S))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

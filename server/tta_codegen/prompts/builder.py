@@ -22,6 +22,9 @@ from tta_codegen.prompts.loader import PromptError
 from tta_codegen.prompts.roots import find_workspace_root, prompt_roots
 from tta_codegen.request import GenerationRequest
 
+# How long after a full scan of the template folders a request trusts a check of the
+# folders alone (see prompts/library.py for what that means for an edited template).
+RESCAN_S = 1.0
 SYSTEM_FILE = "_base/system.j2"
 GENERATE_FILE = "_base/generate.j2"
 REFINE_TEMPLATE = "refine"
@@ -38,7 +41,7 @@ class PromptBuilder:
         if root is None and request is not None and request.path:
             root = find_workspace_root(Path(request.path))
         library = library_for(prompt_roots(self.config.prompts, root))
-        library.refresh()
+        library.refresh(trust_folders_s=RESCAN_S)
         return library
 
     def task_type(self, request: GenerationRequest) -> str:

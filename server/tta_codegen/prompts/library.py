@@ -6,6 +6,16 @@ template takes effect on the next request without a restart) and the checks on t
 variables a user passes. A broken template becomes a :class:`TemplateProblem` naming
 file, line and reason and is skipped: the rest of the library keeps working.
 
+Requests scan less (:meth:`PromptLibrary.refresh` with ``trust_folders_s``, what the
+prompt builder uses). The rule: a template added, removed or renamed (also an editor's
+save-by-rename) counts on the next request, since it changes its folder's mtime and every
+request stats the folders; a template's *body* edited in place counts on the next request
+too (Jinja checks the mtime of each file it renders); its *header* (title, variables)
+edited in place counts once the last full scan is ``trust_folders_s`` old, or at once when
+the editor reports the change (:func:`files_changed`, from didSave and
+didChangeWatchedFiles). A folder whose mtime is close to the scan's own time is not
+trusted (mtime granularity: a change in the same clock tick would look like none).
+
 Rendering is synchronous and touches the disk; async callers run it in a thread.
 """
 
@@ -35,6 +45,10 @@ from tta_codegen.prompts.roots import Origin, PromptRoot
 
 SUFFIX = ".j2"
 _Signature = tuple[tuple[int, str, int, int], ...]
+# Every folder the scan looked at, with its mtime (-1: missing or unreadable).
+_Folders = tuple[tuple[str, int], ...]
+# A folder changed this close to a scan may have changed again in the same clock tick.
+_RACY_NS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,9 @@ class _State:
     problems: list[TemplateProblem] = field(default_factory=list)
     env: jinja2.Environment | None = None
     checked_at: float = float("-inf")
+    folders: _Folders = ()
+    # Whether every folder's mtime was clearly older than the scan (see _RACY_NS).
+    settled: bool = False
 
     def env_or_fail(self) -> jinja2.Environment:
         assert self.env is not None, "refresh() runs before any render"
@@ -93,31 +110,65 @@ class PromptLibrary:
         self.roots = tuple(roots)
         self._lock = threading.Lock()
         self._state = _State()
+        self._dirty = False  # the editor reported a change: the next refresh scans all
         self.loads = 0  # how many times the folders were (re)read; tests check reloads
 
     # -- loading ---------------------------------------------------------------------
 
-    def refresh(self, max_age: float = 0.0) -> None:
-        """Reread the folders if a file changed; skip the scan if one ran < ``max_age`` s ago."""
+    def refresh(self, max_age: float = 0.0, *, trust_folders_s: float = 0.0) -> None:
+        """Reread the folders if a file changed; skip the scan if one ran < ``max_age`` s ago.
+
+        ``trust_folders_s``: for that long after a full scan, finding every folder as it
+        was (one stat each) stands for the full scan (see the module's rule).
+        """
         with self._lock:
             now = time.monotonic()
-            if self._state.env is not None and now - self._state.checked_at < max_age:
+            state = self._state
+            if state.env is not None and now - state.checked_at < max_age:
                 return
-            signature = self._scan()
-            if self._state.env is None or signature != self._state.signature:
-                self._state = self._load(signature)
+            if (
+                state.env is not None
+                and not self._dirty
+                and now - state.checked_at < trust_folders_s
+                and state.settled
+                and _folders_unchanged(state.folders)
+            ):
+                return
+            began = time.time_ns()
+            self._dirty = False  # before the scan: a change reported during it counts next time
+            signature, folders = self._scan()
+            if state.env is None or signature != state.signature:
+                state = self._state = self._load(signature)
                 self.loads += 1
-            self._state.checked_at = now
+            state.checked_at = now
+            state.folders = folders
+            state.settled = all(mtime < began - _RACY_NS for _, mtime in folders)
+
+    def invalidate(self) -> None:
+        """The next :meth:`refresh` scans every file (the editor reported a change)."""
+        self._dirty = True
+
+    def concerns(self, path: str) -> bool:
+        """Whether a change to ``path`` (a file or folder) may change this library."""
+        if path.endswith(SUFFIX):
+            return True
+        for root in self.roots:
+            folder = str(root.path)
+            inside = path == folder or path.startswith(folder + os.sep)
+            if inside or folder.startswith(path + os.sep):  # a file in it, or a parent
+                return True
+        return False
 
     def stale(self, max_age: float) -> bool:
         """True when the folders were not checked in the last ``max_age`` seconds."""
         return time.monotonic() - self._state.checked_at >= max_age
 
-    def _scan(self) -> _Signature:
+    def _scan(self) -> tuple[_Signature, _Folders]:
         entries: list[tuple[int, str, int, int]] = []
+        folders: list[tuple[str, int]] = []
         for index, root in enumerate(self.roots):
-            _scan_j2(index, str(root.path), entries)
-        return tuple(entries)
+            _scan_j2(index, str(root.path), entries, folders)
+        return tuple(entries), tuple(folders)
 
     def _load(self, signature: _Signature) -> _State:
         problems: list[TemplateProblem] = []
@@ -231,14 +282,32 @@ class PromptLibrary:
         return render(self._current().env_or_fail(), name, variables)
 
 
-def _scan_j2(index: int, folder: str, out: list[tuple[int, str, int, int]]) -> None:
-    """Every ``.j2`` file under ``folder`` as (root index, path, mtime, size), in walk order.
+def _folder_mtime(folder: str) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return -1
 
-    Runs before every render (so an edited template counts on the next request): plain
-    strings and ``os.scandir``, no ``Path`` per file (that was most of its ~0.3 ms). The
-    order is ``os.walk``'s top-down one: a folder's files sorted, then its subfolders
+
+def _folders_unchanged(folders: _Folders) -> bool:
+    return all(_folder_mtime(folder) == mtime for folder, mtime in folders)
+
+
+def _scan_j2(
+    index: int,
+    folder: str,
+    out: list[tuple[int, str, int, int]],
+    folders: list[tuple[str, int]],
+) -> None:
+    """Every ``.j2`` file under ``folder`` as (root index, path, mtime, size), in walk order,
+    and every folder looked at with its mtime (``folders``; a missing one too).
+
+    Plain strings and ``os.scandir``, no ``Path`` per file (that was most of its ~0.3 ms).
+    The order is ``os.walk``'s top-down one: a folder's files sorted, then its subfolders
     sorted (dot-folders skipped, symlinked folders not entered).
     """
+    # Before the listing: a file added after this stat shows as a changed folder later.
+    folders.append((folder, _folder_mtime(folder)))
     try:
         with os.scandir(folder) as it:
             found = list(it)
@@ -264,7 +333,7 @@ def _scan_j2(index: int, folder: str, out: list[tuple[int, str, int, int]]) -> N
             continue
         out.append((index, path, st.st_mtime_ns, st.st_size))
     for name in sorted(subfolders):
-        _scan_j2(index, os.path.join(folder, name), out)
+        _scan_j2(index, os.path.join(folder, name), out, folders)
 
 
 def _is_template(root: Path, path: Path) -> bool:
@@ -372,3 +441,13 @@ def library_for(roots: Sequence[PromptRoot]) -> PromptLibrary:
         if library is None:
             library = _libraries[key] = PromptLibrary(key)
         return library
+
+
+def files_changed(paths: Sequence[str]) -> None:
+    """The editor reported files saved, created, changed or deleted: every library they
+    may concern scans all its files on its next use."""
+    with _libraries_lock:
+        libraries = list(_libraries.values())
+    for library in libraries:
+        if any(library.concerns(p) for p in paths):
+            library.invalidate()

@@ -3,7 +3,12 @@
 After ``initialized`` the workspace index is opened and brought up to date in the
 background, with work-done progress; the provider is handed to the engine at once, so
 requests made meanwhile use what is indexed so far. Document events and file-watcher
-notifications update the index without ever blocking a handler.
+notifications update the index without ever blocking a handler (its work waits until a
+generation starting meanwhile has sent its request, see ``background.after_path``).
+
+Saves and watched-file changes also tell the template library and the rule-file reader,
+which reuse their last look at the disk for a second (``prompts/library.py``,
+``context/rules.py``): what the editor reports counts at once.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tta_codegen.context.provider import WorkspaceContext
 from tta_codegen.lsp.features.generate import generate_request, offset_in
 from tta_codegen.lsp.params import GenerateParams, parse_params
 from tta_codegen.lsp.server import TtaLanguageServer
+from tta_codegen.prompts.library import files_changed as prompt_files_changed
 from tta_codegen.request import GenerationRequest
 from tta_codegen.wiring import workspace_context
 
@@ -163,9 +169,22 @@ def _on_change(ls: TtaLanguageServer, params: types.DidChangeTextDocumentParams)
 
 
 def _on_save(ls: TtaLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    if (indexed := _indexed(ls, params.text_document.uri)) is not None:
-        provider, path = indexed
+    path = _path(params.text_document.uri)
+    if path is None:
+        return
+    _disk_changed(ls, [path])
+    provider = _provider(ls)
+    if provider is not None:
         provider.document_saved(path)
+
+
+def _disk_changed(ls: TtaLanguageServer, paths: list[Path]) -> None:
+    """Files saved, created, changed or deleted: templates and rule files may be among them."""
+    names = [str(p) for p in paths]
+    prompt_files_changed(names)
+    provider = _provider(ls)
+    if provider is not None:
+        provider.rules.files_changed(names)
 
 
 def _on_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -175,9 +194,6 @@ def _on_close(ls: TtaLanguageServer, params: types.DidCloseTextDocumentParams) -
 
 
 def on_watched_files(ls: TtaLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
-    provider = _provider(ls)
-    if provider is None:
-        return
     changed: list[Path] = []
     deleted: list[Path] = []
     for event in params.changes:
@@ -185,7 +201,10 @@ def on_watched_files(ls: TtaLanguageServer, params: types.DidChangeWatchedFilesP
         if path is None:
             continue
         (deleted if event.type == types.FileChangeType.Deleted else changed).append(path)
-    provider.files_changed(changed, deleted)
+    _disk_changed(ls, changed + deleted)
+    provider = _provider(ls)
+    if provider is not None:
+        provider.files_changed(changed, deleted)
 
 
 async def _request_for(ls: TtaLanguageServer, params: GenerateParams) -> GenerationRequest:

@@ -20,6 +20,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
+from tta_codegen.background import hold_path
 from tta_codegen.engine import Engine, GenerationRequest, GenerationResult, Status, language_for
 from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.agent import dispatch_agent
@@ -209,7 +210,24 @@ async def run_streaming(
 
     With ``regenerating`` (Regenerate), the generation streams over that pending change's
     live region instead, replacing only its text, and the same pending change is updated.
+
+    The generation holds the path (``background.hold_path``) until its provider request is
+    written: the lens refresh, the progress token's round trip and the work document
+    events started wait until then instead of delaying the request.
     """
+    with hold_path():
+        return await _run_streaming(ls, uri, request, title, rewrite, command, regenerating)
+
+
+async def _run_streaming(
+    ls: TtaLanguageServer,
+    uri: str,
+    request: GenerationRequest,
+    title: str,
+    rewrite: bool,
+    command: str,
+    regenerating: PendingChange | None,
+) -> GenerationAnswer:
     reviews = ls.review
     start, end = (
         (regenerating.start, regenerating.end)
