@@ -42,7 +42,8 @@ def serve(tcp: str | None, stdio: bool, log_level: str) -> None:
 
         def start(stdin: BinaryIO, stdout: BinaryIO) -> None:
             from tta_codegen.lsp.server import create_server
+            from tta_codegen.lsp.stdin import start_io
 
-            create_server().start_io(stdin, stdout)
+            start_io(create_server(), stdin, stdout)
 
         serve_stdio(start)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from tta_codegen.completion.acceptance import AcceptanceLog, acceptance_path
 from tta_codegen.completion.cache import CachedSuggestion, CompletionCache
@@ -25,6 +26,10 @@ from tta_codegen.models.errors import ModelError
 from tta_codegen.models.router import AttemptStarted, Finished, ModelRouter
 
 log = logging.getLogger(__name__)
+
+# The longest a finished suggestion's model stream stays open waiting for its answer to go
+# out (it goes out within a millisecond; this only bounds a request task that never ends).
+ANSWER_WAIT_S = 1.0
 
 # Stop sequences per language (OpenAI-compatible servers take at most four).
 _STOPS: dict[str, list[str]] = {
@@ -75,8 +80,14 @@ class CompletionService:
         *,
         path: str | None = None,
         snippets: Callable[[str], Awaitable[list[str]]] | None = None,
+        answered: asyncio.Future[Any] | None = None,
     ) -> Suggestion | None:
-        """The suggestion at ``offset``, or None (disabled, superseded, nothing useful)."""
+        """The suggestion at ``offset``, or None (disabled, superseded, nothing useful).
+
+        ``answered``, when given, is done once the suggestion has reached the editor (the
+        LSP request's own task): the model stream's end (closing it, its ledger row) waits
+        for it, so that work never runs between the model's text and the answer.
+        """
         if not config.enabled:
             return None
         self.cache.size = config.cache_size
@@ -108,7 +119,7 @@ class CompletionService:
                 fim=prompt.fim(),
             )
             try:
-                reply, model = await self._stream(router, request, prompt)
+                reply, model = await self._stream(router, request, prompt, answered)
             except ModelError as exc:
                 log.info("inline completion failed: %s", exc)
                 return None
@@ -125,13 +136,19 @@ class CompletionService:
         return await self.scheduler.run(uri, config.debounce_ms / 1000, work)
 
     async def _stream(
-        self, router: ModelRouter, request: ModelRequest, prompt: CompletionPrompt
+        self,
+        router: ModelRouter,
+        request: ModelRequest,
+        prompt: CompletionPrompt,
+        answered: asyncio.Future[Any] | None = None,
     ) -> tuple[str, str]:
         """The model's text and name, as soon as more text could not change the suggestion.
 
         The rest of the stream (its end, usage, the ledger row) is left to finish in the
-        background, so the answer does not wait for bookkeeping. Cancelling this (a newer
-        request, ``$/cancelRequest``) closes the model stream at once.
+        background, after ``answered`` (if given) is done: closing the HTTP stream and
+        starting the ledger write took ~2-3 ms of loop time that otherwise ran before the
+        answer was sent. Cancelling this (a newer request, ``$/cancelRequest``) closes the
+        model stream at once.
         """
         raw: list[str] = []
         model = ""
@@ -152,6 +169,11 @@ class CompletionService:
                             raw.append(event.text)
                             if not ready.done() and complete():
                                 ready.set_result(None)
+                                if answered is not None:
+                                    # Done callbacks run in the order they were added: the
+                                    # answer (pygls' own callback) goes out before this
+                                    # wakes. A bound, in case that task never ends.
+                                    await asyncio.wait({answered}, timeout=ANSWER_WAIT_S)
                         elif isinstance(event, Finished):
                             model = event.model
             except ModelError as exc:

@@ -12,6 +12,7 @@ write, so the answer never waits for the ledger.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -85,6 +86,7 @@ async def on_inline_completion(
         language,
         path=path,
         snippets=snippets,
+        answered=asyncio.current_task(),
     )
     if suggestion is None:
         return types.InlineCompletionList(items=[])
