@@ -45,6 +45,19 @@ def stop_sequences(language: str) -> list[str]:
     return list(_STOPS.get(language, ["\n\n\n"]))
 
 
+async def _answered(answered: asyncio.Future[Any] | None) -> None:
+    """Wait until the answer went out. Done callbacks run in the order they were added, so
+    the LSP answer (pygls' own callback on the request task) goes out before this wakes.
+    Bounded, in case that task never ends."""
+    if answered is not None:
+        await asyncio.wait({answered}, timeout=ANSWER_WAIT_S)
+
+
+async def _after(answered: asyncio.Future[Any] | None, work: Awaitable[object]) -> None:
+    await _answered(answered)
+    await work
+
+
 @dataclass(frozen=True)
 class Suggestion:
     text: str  # the whole suggestion, starting at ``start``
@@ -129,8 +142,10 @@ class CompletionService:
             cached = CachedSuggestion(before, after, result, model)
             self.cache.put(uri, cached)
             suggestion = Suggestion(result, offset, model, self._id(cached))
-            # Counted in the background: a keystroke never waits for a disk write.
-            self._background(self._log(router).record(model, "shown", len(result)))
+            # Counted in the background once answered: a keystroke never waits for a disk
+            # write, nor shares the interpreter with the thread doing it.
+            shown = self._log(router).record(model, "shown", len(result))
+            self._background(_after(answered, shown))
             return suggestion
 
         return await self.scheduler.run(uri, config.debounce_ms / 1000, work)
@@ -169,11 +184,7 @@ class CompletionService:
                             raw.append(event.text)
                             if not ready.done() and complete():
                                 ready.set_result(None)
-                                if answered is not None:
-                                    # Done callbacks run in the order they were added: the
-                                    # answer (pygls' own callback) goes out before this
-                                    # wakes. A bound, in case that task never ends.
-                                    await asyncio.wait({answered}, timeout=ANSWER_WAIT_S)
+                                await _answered(answered)
                         elif isinstance(event, Finished):
                             model = event.model
             except ModelError as exc:
