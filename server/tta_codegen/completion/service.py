@@ -81,6 +81,8 @@ class CompletionService:
     # Suggestions handed out, by id, so an acceptance report can name the model.
     _shown: dict[str, _Shown] = field(default_factory=dict)
     _tasks: set[asyncio.Future[object]] = field(default_factory=set)
+    # Per document: the answered suggestion's model stream, still being finished.
+    _tails: dict[str, asyncio.Future[None]] = field(default_factory=dict)
 
     async def complete(
         self,
@@ -103,6 +105,8 @@ class CompletionService:
         """
         if not config.enabled:
             return None
+        # A newer request for the document: the older stream's tail closes now.
+        self._close_tail(uri)
         self.cache.size = config.cache_size
         before, after = text[:offset], text[offset:]
         hit = self.cache.get(uri, before, after)
@@ -132,7 +136,7 @@ class CompletionService:
                 fim=prompt.fim(),
             )
             try:
-                reply, model = await self._stream(router, request, prompt, answered)
+                reply, model = await self._stream(router, request, prompt, answered, uri)
             except ModelError as exc:
                 log.info("inline completion failed: %s", exc)
                 return None
@@ -156,6 +160,7 @@ class CompletionService:
         request: ModelRequest,
         prompt: CompletionPrompt,
         answered: asyncio.Future[Any] | None = None,
+        uri: str | None = None,
     ) -> tuple[str, str]:
         """The model's text and name, as soon as more text could not change the suggestion.
 
@@ -163,7 +168,8 @@ class CompletionService:
         background, after ``answered`` (if given) is done: closing the HTTP stream and
         starting the ledger write took ~2-3 ms of loop time that otherwise ran before the
         answer was sent. Cancelling this (a newer request, ``$/cancelRequest``) closes the
-        model stream at once.
+        model stream at once; so does a newer request for ``uri`` after the answer (the
+        router may still be reading the stream's end, see COMPLETION_GRACE_S).
         """
         raw: list[str] = []
         model = ""
@@ -202,7 +208,20 @@ class CompletionService:
             task.cancel()  # superseded or cancelled: close the model stream now
             raise
         self._background(task)
+        if uri is not None and not task.done():
+            self._tails[uri] = task
+
+            def untrack(_: object) -> None:
+                if self._tails.get(uri) is task:
+                    del self._tails[uri]
+
+            task.add_done_callback(untrack)
         return "".join(raw), model
+
+    def _close_tail(self, uri: str) -> None:
+        tail = self._tails.pop(uri, None)
+        if tail is not None:
+            tail.cancel()
 
     def _log(self, router: ModelRouter) -> AcceptanceLog:
         if self.acceptance is None:
@@ -236,5 +255,6 @@ class CompletionService:
         return name
 
     def forget(self, uri: str) -> None:
+        self._close_tail(uri)
         self.cache.forget(uri)
         self.scheduler.cancel(uri)
