@@ -53,6 +53,18 @@ async def _answered(answered: asyncio.Future[Any] | None) -> None:
         await asyncio.wait({answered}, timeout=ANSWER_WAIT_S)
 
 
+def _cancel_once(task: asyncio.Task[None]) -> None:
+    """Cancel a model stream's task unless a cancellation is already on its way to it.
+
+    A second ``cancel()`` while the first is still pending left the HTTP stream open, the
+    stream reading on for ever (httpx runs on anyio, whose cancel scopes count a task's
+    cancellation requests): the supersede benchmark hung on every run when a newer request
+    closed the stream and the superseded request's own cancellation then did it again.
+    """
+    if not task.done() and not task.cancelling():
+        task.cancel()
+
+
 async def _after(answered: asyncio.Future[Any] | None, work: Awaitable[object]) -> None:
     await _answered(answered)
     await work
@@ -81,8 +93,8 @@ class CompletionService:
     # Suggestions handed out, by id, so an acceptance report can name the model.
     _shown: dict[str, _Shown] = field(default_factory=dict)
     _tasks: set[asyncio.Future[object]] = field(default_factory=set)
-    # Per document: the answered suggestion's model stream, still being finished.
-    _tails: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    # Per document: the model stream of its latest request (answered or not) until it ends.
+    _streams: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def complete(
         self,
@@ -105,8 +117,9 @@ class CompletionService:
         """
         if not config.enabled:
             return None
-        # A newer request for the document: the older stream's tail closes now.
-        self._close_tail(uri)
+        # A newer request for the document: the older model stream closes now, directly
+        # (not two task cancellations later, after this request's own work has started).
+        self._close_stream(uri)
         self.cache.size = config.cache_size
         before, after = text[:offset], text[offset:]
         hit = self.cache.get(uri, before, after)
@@ -167,9 +180,9 @@ class CompletionService:
         The rest of the stream (its end, usage, the ledger row) is left to finish in the
         background, after ``answered`` (if given) is done: closing the HTTP stream and
         starting the ledger write took ~2-3 ms of loop time that otherwise ran before the
-        answer was sent. Cancelling this (a newer request, ``$/cancelRequest``) closes the
-        model stream at once; so does a newer request for ``uri`` after the answer (the
-        router may still be reading the stream's end, see COMPLETION_GRACE_S).
+        answer was sent. Cancelling this (``$/cancelRequest``) closes the model stream at
+        once; so does any newer request for ``uri``, directly, before or after the answer
+        (after it, the router may still be reading the stream's end: COMPLETION_GRACE_S).
         """
         raw: list[str] = []
         model = ""
@@ -198,30 +211,38 @@ class CompletionService:
                     ready.set_exception(exc)
                     return
                 log.info("inline completion stream failed after its answer: %s", exc)
+            except asyncio.CancelledError:
+                if not ready.done():  # closed by a newer request: this one is superseded
+                    ready.cancel()
+                raise
             if not ready.done():
                 ready.set_result(None)
 
         task = asyncio.ensure_future(consume())
+        self._track(uri, task)
         try:
             await asyncio.shield(ready)
         except BaseException:
-            task.cancel()  # superseded or cancelled: close the model stream now
+            _cancel_once(task)  # superseded or cancelled: close the model stream now
             raise
         self._background(task)
-        if uri is not None and not task.done():
-            self._tails[uri] = task
-
-            def untrack(_: object) -> None:
-                if self._tails.get(uri) is task:
-                    del self._tails[uri]
-
-            task.add_done_callback(untrack)
         return "".join(raw), model
 
-    def _close_tail(self, uri: str) -> None:
-        tail = self._tails.pop(uri, None)
-        if tail is not None:
-            tail.cancel()
+    def _track(self, uri: str | None, task: asyncio.Task[None]) -> None:
+        if uri is None:
+            return
+        self._streams[uri] = task
+
+        def untrack(_: object) -> None:
+            if self._streams.get(uri) is task:
+                del self._streams[uri]
+
+        task.add_done_callback(untrack)
+
+    def _close_stream(self, uri: str) -> None:
+        stream = self._streams.pop(uri, None)
+        if stream is not None:
+            _cancel_once(stream)
 
     def _log(self, router: ModelRouter) -> AcceptanceLog:
         if self.acceptance is None:
@@ -255,6 +276,6 @@ class CompletionService:
         return name
 
     def forget(self, uri: str) -> None:
-        self._close_tail(uri)
+        self._close_stream(uri)
         self.cache.forget(uri)
         self.scheduler.cancel(uri)
