@@ -4,7 +4,7 @@
     python -m benchmarks --with-aider       # also install (once) and time Aider side by side
     python -m benchmarks --all              # all 164 HumanEval problems
     python -m benchmarks --quick            # smoke sizes: seconds, not minutes (used by CI)
-    python -m benchmarks --skip quality     # leave a section out (lsp, outcomes, tabby, e2e, context, quality, completion, startup, embedded)
+    python -m benchmarks --skip quality     # leave a section out (lsp, outcomes, tabby, e2e, context, quality, completion, completion-editor, startup, embedded)
     python -m benchmarks startup context    # only these sections
     TTA_BENCH_TABBY_AGENT=/path/to/tabby-agent/dist/node/index.js python -m benchmarks
                                             # also run tabby-agent side by side (tabby section)
@@ -17,7 +17,9 @@ interleaved in one run; benchmarks/tabby_bench.py; skipped, with a line saying s
 ``context`` (benchmarks/context_bench.py, run as a subprocess, its JSON merged) and
 ``quality`` (HumanEval through the engine and the gate sandbox; quality_bench.py) and
 ``completion`` (inline completion: overhead, supersede, debounce, cache, embedded;
-benchmarks/completion_bench.py), ``startup`` (process start -> ``initialize``, beside a
+benchmarks/completion_bench.py), ``completion-editor`` (a real headless Neovim with the
+embedded model and zero config: pause after a signature -> ghost text;
+benchmarks/completion_editor_bench.py), ``startup`` (process start -> ``initialize``, beside a
 bare pygls server; benchmarks/startup_bench.py) and ``embedded`` (the embedded model's
 tokens/s beside llama-cpp-python driven directly; benchmarks/embedded_bench.py).
 
@@ -44,8 +46,9 @@ from typing import Any
 from benchmarks._common import ROOT, BenchmarkError, check_clocks, machine
 
 SECTIONS = (
-    "lsp", "outcomes", "tabby", "e2e", "context", "quality", "completion", "startup", "embedded"
-)
+    "lsp", "outcomes", "tabby", "e2e", "context", "quality", "completion", "completion-editor",
+    "startup", "embedded",
+)  # fmt: skip
 DEFAULT_OUT = ROOT / ".tools" / "benchmarks" / "latest.json"
 
 
@@ -184,6 +187,13 @@ def run_completion(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run(cfg, _log))
 
 
+def run_completion_editor(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.completion_editor_bench import EditorBenchConfig, run
+
+    cfg = EditorBenchConfig(runs=args.runs or (2 if args.quick else 5))
+    return asyncio.run(run(cfg, _log))
+
+
 def run_startup(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.startup_bench import run
 
@@ -207,6 +217,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], dict[str, Any] | str]] = {
     "context": run_context,
     "quality": run_quality,
     "completion": run_completion,
+    "completion-editor": run_completion_editor,
     "startup": run_startup,
     "embedded": run_embedded,
 }
@@ -413,6 +424,16 @@ def table(report: dict[str, Any]) -> str:
                     "<= 1500 ms",
                 )
             )
+    ce = report.get("completion-editor")
+    if isinstance(ce, dict) and "pause_to_ghost_text" in ce:
+        g = ce["pause_to_ghost_text"]
+        rows.append(
+            (
+                "completion: Neovim + embedded, pause -> ghost text, p50 / max",
+                f"{g['p50_ms']} / {g['max_ms']} ms ({ce['misses']} of {ce['runs']} missed)",
+                "<= 1500 ms",
+            )
+        )
     st = report.get("startup")
     if isinstance(st, dict):
         rows += [

@@ -125,7 +125,11 @@ async def bench_overhead(
 async def bench_supersede(
     fake: FakeProvider, home: Path, cfg: CompletionBenchConfig
 ) -> dict[str, Any]:
-    endless = Reply(chunks=["\n    re"] + [" "] * 100_000, delay=0.001)
+    # Spaces and never a newline: no suggestion is ever whole (the cursor's line goes on
+    # after it), so the first request is still streaming when the second supersedes it.
+    # (A reply starting with a newline finished the suggestion at its first chunk: the
+    # stream then closed as a finished one, before the second request was even sent.)
+    endless = Reply(chunks=[" "] * 100_000, delay=0.001)
     fake.rules = [Rule(Reply(chunks=["a, b)\n"]), match=None)]
     editor = await _editor(home / "supersede", _settings(fake.base_url, debounce_ms=0))
     closed: list[float] = []

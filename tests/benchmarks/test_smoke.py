@@ -67,7 +67,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_machine_and_sections(report: dict[str, Any]) -> None:
     assert report["mode"] == "quick"
     assert report["machine"]["cpus"] >= 1 and report["machine"]["python"]
-    sections = ("lsp", "outcomes", "e2e", "context", "quality", "completion", "startup", "embedded")
+    sections = ("lsp", "outcomes", "e2e", "context", "quality", "completion", "completion-editor",
+                "startup", "embedded")  # fmt: skip
     for section in sections:
         assert isinstance(report[section], dict), section
     assert table(report).count("\n") > 10
@@ -155,6 +156,14 @@ def test_completion_figures(report: dict[str, Any]) -> None:
     assert comp["debounce"]["model_calls"] >= 1
     # --quick leaves the embedded model out, and says so.
     assert "skipped" in comp["embedded"]
+
+
+def test_completion_editor_figure(report: dict[str, Any]) -> None:
+    editor = report["completion-editor"]
+    if "skipped" in editor:  # no local extra: said so, not zeros
+        return
+    _summary(editor, "pause_to_ghost_text")
+    assert editor["runs"] == RUNS
 
 
 def test_startup_figures(report: dict[str, Any]) -> None:

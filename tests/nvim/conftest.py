@@ -111,9 +111,10 @@ class NvimRun:
 
 
 class Nvim:
-    """Runs cases in a fresh headless Neovim against a workspace and the fake provider."""
+    """Runs cases in a fresh headless Neovim against a workspace and the fake provider
+    (None: the server's zero config, i.e. the embedded model; the editor benchmark)."""
 
-    def __init__(self, nvim: str, tmp: Path, fake: FakeProvider) -> None:
+    def __init__(self, nvim: str, tmp: Path, fake: FakeProvider | None) -> None:
         self.nvim = nvim
         self.tmp = tmp
         self.fake = fake
@@ -138,6 +139,7 @@ class Nvim:
         return env
 
     def settings(self, **extra: Any) -> dict[str, Any]:
+        assert self.fake is not None, "no fake provider: pass settings={} for zero config"
         return provider_settings(self.fake.base_url, ["fake-a"], **extra)
 
     async def run(

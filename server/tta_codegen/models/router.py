@@ -47,6 +47,12 @@ _OBSERVED_REFRESH_S = 60.0
 # After the caller stopped a reply (its code block closed), how long to keep reading for
 # the provider's usage chunk and finish reason before closing the stream.
 USAGE_GRACE_S = 1.0
+# The same for an inline suggestion, on an HTTP provider: long enough to read an end that
+# is already on its way (the model stopped at a stop sequence, a short reply), which gives
+# the connection back to the pool, so the next keystroke's request skips a TCP (and TLS)
+# handshake (~1.4 ms on loopback, tens of ms to a remote provider); short enough that a
+# stream still generating closes within the 10 ms supersede target anyway.
+COMPLETION_GRACE_S = 0.01
 # A model none of whose requests this process has seen yet is "degraded" when more than
 # this share of its recent requests (the ledger's, within OBSERVED_WINDOW_S) failed.
 DEGRADED_FAILURE_RATE = 0.5
@@ -425,10 +431,15 @@ class ModelRouter:
         bcfg = self.config.routing.breaker
         # The embedded model sends no usage chunk to wait for, and would only go on
         # generating (on this machine's CPU) during a grace period. An inline suggestion is
-        # short and often superseded at the next keystroke: its stream closes at the stop
-        # (usage estimated), so a newer request never waits on an older one's grace.
-        no_grace = provider.config.kind == "llamacpp" or original.task_type == "completion"
-        grace_s = 0.0 if no_grace else USAGE_GRACE_S
+        # short and often superseded at the next keystroke: its stream is read only for an
+        # end the provider already sent (COMPLETION_GRACE_S), then closed (usage
+        # estimated), so a newer request never waits on an older one's grace.
+        if provider.config.kind == "llamacpp":
+            grace_s = 0.0
+        elif original.task_type == "completion":
+            grace_s = COMPLETION_GRACE_S
+        else:
+            grace_s = USAGE_GRACE_S
         key = self.health_key(model)
         tries = 0
         while True:

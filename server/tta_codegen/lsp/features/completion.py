@@ -6,13 +6,16 @@ what the user already typed of it. Each item carries the ``tta.completionAccepte
 command, which an editor runs when the user accepts (LSP has no accept event).
 
 Every suggestion answered is also an outcome (``lsp.outcomes.inline_offered``): accepted
-when that command arrives, dismissed when another takes its place. Offering is a dict
-write, so the answer never waits for the ledger.
+when that command arrives, dismissed when another takes its place. It is offered once the
+answer has gone out, so neither the dict write nor the dismissed row's write (a worker
+thread sharing the interpreter) runs between the model's text and the answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
@@ -75,6 +78,7 @@ async def on_inline_completion(
         )
 
     asked = time.time()
+    answered = asyncio.current_task()  # this request's task: done once the answer is sent
     language = language_for(doc.path, doc.language_id)
     suggestion = await service.complete(
         ls.engine.router,
@@ -85,18 +89,14 @@ async def on_inline_completion(
         language,
         path=path,
         snippets=snippets,
+        answered=answered,
     )
     if suggestion is None:
         return types.InlineCompletionList(items=[])
-    outcomes.inline_offered(
-        ls,
-        uri,
-        suggestion.id,
-        suggestion.start,
-        suggestion.text,
-        suggestion.model,
-        language,
-        asked,
+    s = suggestion
+    _after_answer(
+        answered,
+        lambda: outcomes.inline_offered(ls, uri, s.id, s.start, s.text, s.model, language, asked),
     )
     accepted = {"id": suggestion.id, "model": suggestion.model, "chars": len(suggestion.text)}
     item = types.InlineCompletionItem(
@@ -105,6 +105,15 @@ async def on_inline_completion(
         command=types.Command(title="Accepted", command=ACCEPTED, arguments=[accepted]),
     )
     return types.InlineCompletionList(items=[item])
+
+
+def _after_answer(answered: asyncio.Future[Any] | None, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once this request's answer has gone out: done callbacks run in the order
+    they were added, and pygls added the one that sends the answer first."""
+    if answered is None:
+        fn()
+    else:
+        answered.add_done_callback(lambda _: fn())
 
 
 async def cmd_completion_accepted(ls: TtaLanguageServer, *args: Any) -> dict[str, Any]:

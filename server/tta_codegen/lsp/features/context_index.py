@@ -64,8 +64,10 @@ def _indexed(ls: TtaLanguageServer, uri: str) -> tuple[WorkspaceContext, Path] |
     the document is not a file. Every keystroke passes here before its inline completion,
     so without an index the path is not resolved (a syscall per path component)."""
     provider = _provider(ls)
-    path = _path(uri) if provider is not None else None
-    return None if provider is None or path is None else (provider, path)
+    if provider is None or not provider.enabled:  # [context] index = false: nothing to tell
+        return None
+    path = _path(uri)
+    return None if path is None else (provider, path)
 
 
 def _roots(ls: TtaLanguageServer) -> list[Path]:
