@@ -57,3 +57,20 @@ def test_help_lists_every_registered_subcommand() -> None:
         module = app_module.SUBCOMMANDS[name][0]
         assert command.callback is not None
         assert command.callback.__module__ == f"tta_codegen.cli.{module}", name
+
+
+def test_generate_leaves_the_gates_to_import_while_the_model_is_asked() -> None:
+    """The gates are imported in a thread once the request goes out (engine.py,
+    import_gates_ahead), not with the command: they are not needed before the reply."""
+    probe = (
+        "import sys, tta_codegen.cli.generate; "
+        "print('tta_codegen.gates.runner' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,  # an import, well under a second idle
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"
