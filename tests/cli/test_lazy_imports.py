@@ -59,12 +59,14 @@ def test_help_lists_every_registered_subcommand() -> None:
         assert command.callback.__module__ == f"tta_codegen.cli.{module}", name
 
 
-def test_generate_leaves_the_gates_to_import_while_the_model_is_asked() -> None:
-    """The gates are imported in a thread once the request goes out (engine.py,
-    import_gates_ahead), not with the command: they are not needed before the reply."""
+def test_generate_leaves_out_what_a_run_in_a_pipe_never_uses() -> None:
+    """Imported with the command: not the gates (imported in a thread once the request is
+    out, engine.import_gates_ahead), not rich's live display (only in a terminal), not
+    httpx's own command-line client (pygments, rich.syntax; tta_codegen/__init__.py)."""
+    later = ("tta_codegen.gates.runner", "rich.live", "rich.spinner", "pygments", "rich.syntax")
     probe = (
-        "import sys, tta_codegen.cli.generate; "
-        "print('tta_codegen.gates.runner' in sys.modules)"
+        "import sys, tta_codegen.cli.generate, httpx; "
+        f"print([m for m in {later!r} if m in sys.modules], httpx.AsyncClient.__name__)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", probe],
@@ -73,4 +75,4 @@ def test_generate_leaves_the_gates_to_import_while_the_model_is_asked() -> None:
         timeout=HANG_GUARD_S,  # an import, well under a second idle
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "False"
+    assert proc.stdout.strip() == "[] AsyncClient"
