@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import math
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +27,6 @@ from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
 from tta_codegen.extract import CodeExtractor, whole_definitions
 from tta_codegen.gates.definition import required_definitions
-from tta_codegen.gates.runner import gates_for, run_gates
 from tta_codegen.gates.settings import GatesConfig
 from tta_codegen.gates.types import GateInput, GateResult, failure_summary
 from tta_codegen.layout import lead as layout_lead
@@ -309,6 +311,8 @@ class Engine:
             return too_long_for_gates(request, self.config.gates)
         # Building the input parses the document (to find what was asked for): off the loop.
         inp = await asyncio.to_thread(gate_input, request, code)
+        from tta_codegen.gates.runner import run_gates  # imported ahead: import_gates_ahead
+
         return await run_gates(inp, self.config.gates)
 
     async def _stream_once(
@@ -365,6 +369,7 @@ class Engine:
                 async with contextlib.aclosing(stream) as events:
                     async for event in events:
                         if isinstance(event, AttemptStarted):
+                            import_gates_ahead()
                             if continuations == 0:
                                 state.start(event.model)
                             sink.progress(event.model, state.tokens)
@@ -500,6 +505,29 @@ def refinement_prompt(failures: str) -> str:
     )
 
 
+GATES_MODULE = "tta_codegen.gates.runner"
+
+
+def import_gates_ahead() -> None:
+    """Import the gates (runner, sandbox, ruff, examples, tests: ~60 ms of imports) in a
+    thread while the model is asked, instead of before the first request.
+
+    A fresh CLI process otherwise imports them before it sends anything, and the process
+    then waits idle for the model's first token; here that wait covers them. The engine
+    imports the module where it runs the gates: if the thread has not finished, that
+    import waits for it (Python's per-module import lock); if the thread failed, that
+    import raises as it would have at the start.
+    """
+    if GATES_MODULE in sys.modules:
+        return
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the engine's own import reports it
+            importlib.import_module(GATES_MODULE)
+
+    threading.Thread(target=load, name="tta-import-gates").start()
+
+
 def too_long_for_gates(request: GenerationRequest, config: GatesConfig) -> list[GateResult]:
     """Each gate skipped, with the reason: a document this long is not judged whole.
 
@@ -508,6 +536,8 @@ def too_long_for_gates(request: GenerationRequest, config: GatesConfig) -> list[
     syntax tree, on every candidate. Judging a slice instead would report names defined
     elsewhere in the file as undefined, so the code is delivered unjudged, and says so.
     """
+    from tta_codegen.gates.runner import gates_for
+
     names = gates_for(
         GateInput(path=request.path, text="", language=request.language, workspace_root=None),
         config,

@@ -15,6 +15,7 @@ This module only assembles; it owns no behaviour of the pieces it wires.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,8 @@ from tta_codegen.models.ledger import LedgerBackend
 from tta_codegen.models.registry import ProviderRegistry
 from tta_codegen.models.router import ModelRouter
 from tta_codegen.prompts.builder import PromptBuilder
+
+log = logging.getLogger(__name__)
 
 __all__ = ["build_engine", "build_router", "engine_for_run", "workspace_context"]
 
@@ -77,6 +80,15 @@ def workspace_context(roots: list[Path], config: Config) -> WorkspaceContext:
     return WorkspaceContext(roots, config.context)
 
 
+def _read_prompt_library(prompts: PromptBuilder) -> None:
+    """Read the prompt library ahead of the first prompt; what fails is left to the prompt,
+    which reports it as the request's error."""
+    try:
+        prompts.library()
+    except Exception as exc:
+        log.debug("prompt library not read ahead: %s", exc)
+
+
 @asynccontextmanager
 async def engine_for_run(
     config: Config, *, workspace_root: Path, use_context: bool = False
@@ -85,13 +97,24 @@ async def engine_for_run(
 
     With ``use_context`` (and ``[context] index`` on) the workspace is indexed first (reused
     from the on-disk cache when nothing changed), as the server's context stage does.
+    Meanwhile the model layer is warmed as the server warms it after ``initialized``
+    (:meth:`ModelRouter.warm`: the HTTP clients and what their first request imports,
+    ~100-180 ms a fresh process otherwise spends on the way to the first token), and the
+    router loads its catalog caches and recent history (:meth:`ModelRouter.prepare`) and the
+    prompt library is read (the first prompt would read it; reading it here overlaps it
+    with the clients' CA-bundle loads, which run without the GIL).
     """
     context: WorkspaceContext | None = None
     if use_context and config.context.index:
         context = workspace_context([workspace_root], config)
-        await context.start()
     engine = build_engine(config, workspace_root=workspace_root, context=context)
     try:
+        await asyncio.gather(
+            engine.router.warm(),
+            engine.router.prepare(),
+            asyncio.to_thread(_read_prompt_library, engine.prompts),
+            *([context.start()] if context is not None else []),
+        )
         yield engine
     finally:
         await engine.aclose()

@@ -57,3 +57,22 @@ def test_help_lists_every_registered_subcommand() -> None:
         module = app_module.SUBCOMMANDS[name][0]
         assert command.callback is not None
         assert command.callback.__module__ == f"tta_codegen.cli.{module}", name
+
+
+def test_generate_leaves_out_what_a_run_in_a_pipe_never_uses() -> None:
+    """Imported with the command: not the gates (imported in a thread once the request is
+    out, engine.import_gates_ahead), not rich's live display (only in a terminal), not
+    httpx's own command-line client (pygments, rich.syntax; tta_codegen/__init__.py)."""
+    later = ("tta_codegen.gates.runner", "rich.live", "rich.spinner", "pygments", "rich.syntax")
+    probe = (
+        "import sys, tta_codegen.cli.generate, httpx; "
+        f"print([m for m in {later!r} if m in sys.modules], httpx.AsyncClient.__name__)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,  # an import, well under a second idle
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[] AsyncClient"

@@ -4,10 +4,13 @@ when its subcommand runs (see :mod:`tta_codegen.cli.app`)."""
 
 from __future__ import annotations
 
-from tta_codegen.cli.app import app, load_subcommands
+from tta_codegen.cli.app import app, exit_now, load_subcommands
 
 __all__ = ["app", "load_subcommands", "main"]
 
 
 def main() -> None:
-    app(prog_name="tta-codegen")  # also under python -m: messages name the command
+    try:
+        app(prog_name="tta-codegen")  # also under python -m: messages name the command
+    except SystemExit as done:
+        exit_now(done)

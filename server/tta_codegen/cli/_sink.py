@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.spinner import Spinner
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.spinner import Spinner
 
 _TAIL_LINES = 12
 
@@ -38,7 +41,7 @@ class TerminalSink:
         self._gen_s = 0.0
         self._started = time.perf_counter()
         self._live: Live | None = None
-        self._spinner = Spinner("dots", style="cyan")
+        self._spinner: Spinner | None = None  # made with the live display
         self.last_note = ""
 
     # -- CodeSink -------------------------------------------------------------------------
@@ -108,14 +111,21 @@ class TerminalSink:
         return " · ".join(bits)
 
     def _render(self) -> RenderableType:
-        self._spinner.text = Text(self.status_line(), style="bold")
+        spinner = self._spinner
+        assert spinner is not None, "drawn only by the live display, which makes it"
+        spinner.text = Text(self.status_line(), style="bold")
         if not self.show_code:
-            return self._spinner
+            return spinner
         tail = "\n".join(self.text.splitlines()[-_TAIL_LINES:])
-        return Group(Text(tail, style="dim"), self._spinner)
+        return Group(Text(tail, style="dim"), spinner)
 
     def __enter__(self) -> TerminalSink:
         if self.console.is_terminal:
+            # Imported only where the display is drawn (~30 ms): not in CI or a pipe.
+            from rich.live import Live
+            from rich.spinner import Spinner
+
+            self._spinner = Spinner("dots", style="cyan")
             self._live = Live(
                 get_renderable=self._render,
                 console=self.console,
