@@ -65,6 +65,7 @@ def test_inline_completion_in_vscode(tmp_path: Path, provider: tuple[int, Path])
         assert not any(p.endswith(typed_over) for p in prompts), prompts
         # Tab accepted it.
         assert report["disk"].startswith(ORIGINAL + "def add(a, b):\n    return a + b"), context
+
         # The acceptance reached the server's statistics (counted in the background: wait
         # for it, under the hang guard).
         def accepted() -> list[dict[str, object]] | None:
