@@ -188,9 +188,11 @@ def run_completion(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_completion_editor(args: argparse.Namespace) -> dict[str, Any]:
-    from benchmarks.completion_editor_bench import EditorBenchConfig, run
+    from benchmarks.completion_editor_bench import SIGNATURES, EditorBenchConfig, run
 
-    cfg = EditorBenchConfig(runs=args.runs or (2 if args.quick else 5))
+    # One pause per signature: --runs beyond the signatures there are takes them all.
+    runs = min(args.runs or (2 if args.quick else 5), len(SIGNATURES))
+    cfg = EditorBenchConfig(runs=runs)
     return asyncio.run(run(cfg, _log))
 
 
