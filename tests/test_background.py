@@ -8,6 +8,7 @@ measures how long anything takes; every timeout is a hang guard.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 
 import pytest
@@ -177,3 +178,44 @@ async def test_request_written_outside_a_generation_changes_nothing() -> None:
         request_written()
         request_written()  # the second time: nothing left to release
         assert not path_held()
+
+
+async def test_run_to_end_outlives_a_cancel_and_logs_what_it_then_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A restore cancelled a second time goes on; its later failure is logged, not lost
+    as "Task exception was never retrieved"."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    release = asyncio.Event()
+    steps: list[str] = []
+
+    async def restore() -> None:
+        steps.append("started")
+        await release.wait()
+        steps.append("finished")
+        raise RuntimeError("document closed")
+
+    caller = asyncio.ensure_future(background.run_to_end(restore(), "restore of m.py"))
+    await _turns()
+    caller.cancel()
+    await asyncio.wait_for(caller, HANG_GUARD_S)  # returns at once: the cancel is absorbed
+    assert steps == ["started"]
+    release.set()
+    await _turns()
+    assert steps == ["started", "finished"]  # the work went on to its end
+    gc.collect()
+    await _turns()
+    assert not unhandled, unhandled
+    messages = [r.getMessage() for r in caplog.records]
+    assert "restore of m.py goes on after a second cancel" in messages
+    assert "restore of m.py failed: document closed" in messages
+
+
+async def test_run_to_end_hands_an_uncancelled_error_to_the_caller() -> None:
+    async def restore() -> None:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError, match="no"):
+        await background.run_to_end(restore(), "restore")

@@ -31,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
+import logging
 import weakref
 from collections.abc import Awaitable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _running: set[asyncio.Future[Any]] = set()
 
@@ -51,6 +54,27 @@ def spawn(work: Awaitable[Any]) -> asyncio.Future[Any]:
     _running.add(task)
     task.add_done_callback(_running.discard)
     return task
+
+
+async def run_to_end(work: Coroutine[Any, Any, None], what: str) -> None:
+    """Await ``work``, which a cancel must not stop half-way (putting a document back).
+
+    Cancelled while waiting, this returns at once and the work goes on (kept alive by
+    :func:`spawn`); an error it then ends with is logged against ``what``, never left as an
+    unretrieved task exception. Uncancelled, the work's own error reaches the caller.
+    """
+    task = spawn(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        log.warning("%s goes on after a second cancel", what)
+        task.add_done_callback(lambda t: _log_failure(t, what))
+
+
+def _log_failure(task: asyncio.Future[Any], what: str) -> None:
+    exc = None if task.cancelled() else task.exception()
+    if exc is not None:
+        log.error("%s failed: %s", what, exc)
 
 
 class _Path:

@@ -38,6 +38,7 @@ from tta_codegen.agents.events import (
 from tta_codegen.agents.openhands import OpenHandsBackend
 from tta_codegen.agents.routing import HealthCache, wants_agent
 from tta_codegen.agents.settings import OpenHandsSettings
+from tta_codegen.background import run_to_end
 from tta_codegen.engine import Attempt, GenerationResult, Status
 from tta_codegen.lsp.answers import AgentAnswer, AgentFileAnswer, GenerationAnswer
 from tta_codegen.lsp.cancel import CommandProgress, current_command, link_cancellation
@@ -316,11 +317,8 @@ class AgentEditor:
         return self.ls.editor.open_document(uri) if uri is not None else None
 
     async def restore(self) -> None:
-        """Put every touched file back (shielded: a second cancel must not stop it)."""
-        try:
-            await asyncio.shield(self._restore())
-        except asyncio.CancelledError:
-            log.warning("restoring the agent's edits was interrupted")
+        """Put every touched file back (to the end: a second cancel must not stop it)."""
+        await run_to_end(self._restore(), "restoring the agent's edits")
 
     async def _restore(self) -> None:
         for touched in reversed(list(self.files.values())):

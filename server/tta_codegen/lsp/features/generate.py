@@ -20,7 +20,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
-from tta_codegen.background import hold_path
+from tta_codegen.background import hold_path, run_to_end
 from tta_codegen.engine import Engine, GenerationRequest, GenerationResult, Status, language_for
 from tta_codegen.lsp import outcomes
 from tta_codegen.lsp.agent import dispatch_agent
@@ -448,10 +448,8 @@ async def run_regenerate(
 
 
 async def _restore(session: StreamingEditSession) -> None:
-    """Restore, shielded: a second cancel must not leave the document half-restored."""
+    """Restore to the end: a second cancel must not leave the document half-restored."""
     try:
-        await asyncio.shield(session.restore())
+        await run_to_end(session.restore(), f"restore of {session.uri}")
     except EditSessionError as exc:
         log.error("could not restore %s: %s", session.uri, exc)
-    except asyncio.CancelledError:
-        log.warning("restore of %s interrupted", session.uri)
