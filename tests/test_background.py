@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -37,14 +39,20 @@ async def _turns(n: int = 5) -> None:
         await asyncio.sleep(0)
 
 
-async def test_deferred_work_waits_until_the_request_is_written() -> None:
+def _recorded() -> tuple[list[str], Coroutine[Any, Any, None]]:
+    """A job that only records that it ran."""
     ran: list[str] = []
 
     async def work() -> None:
         ran.append("work")
 
+    return ran, work()
+
+
+async def test_deferred_work_waits_until_the_request_is_written() -> None:
+    ran, work = _recorded()
     with hold_path():
-        job = spawn_after_path(work())
+        job = spawn_after_path(work)
         await _turns()
         assert ran == [] and path_held()
         request_written()
@@ -54,13 +62,9 @@ async def test_deferred_work_waits_until_the_request_is_written() -> None:
 
 
 async def test_a_generation_that_ends_before_its_request_releases_the_path() -> None:
-    ran: list[str] = []
-
-    async def work() -> None:
-        ran.append("work")
-
+    ran, work = _recorded()
     with hold_path():
-        job = spawn_after_path(work())
+        job = spawn_after_path(work)
         await _turns()
         assert ran == []
     # The block ended (a prompt error, a budget refusal, a cancel): nothing holds the path.

@@ -44,16 +44,22 @@ def test_created_edited_and_deleted_rule_files_count_on_the_next_read(tmp_path: 
     assert texts(reader, tmp_path, ["docs/style.md"]) == {"AGENTS.md": "Use spaces."}
 
 
-def test_a_repointed_symlink_counts_once_reported(tmp_path: Path) -> None:
+def _repointed_link(tmp_path: Path, name: str) -> tuple[RulesReader, Path]:
+    """A rules file that is a link to rules/a.md, read once, then pointed at rules/b.md."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "a.md").write_text("Rule A.\n")
     (tmp_path / "rules" / "b.md").write_text("Rule B.\n")
-    link = tmp_path / "CLAUDE.md"
+    link = tmp_path / name
     link.symlink_to(tmp_path / "rules" / "a.md")
     reader = RulesReader()
     assert texts(reader, tmp_path) == {"rules/a.md": "Rule A."}
     link.unlink()
     link.symlink_to(tmp_path / "rules" / "b.md")
+    return reader, link
+
+
+def test_a_repointed_symlink_counts_once_reported(tmp_path: Path) -> None:
+    reader, link = _repointed_link(tmp_path, "CLAUDE.md")
     assert texts(reader, tmp_path) == {"rules/a.md": "Rule A."}  # the place is reused
     reader.files_changed([str(tmp_path / "src" / "app.py")])  # unrelated: still reused
     assert texts(reader, tmp_path) == {"rules/a.md": "Rule A."}
@@ -64,15 +70,7 @@ def test_a_repointed_symlink_counts_once_reported(tmp_path: Path) -> None:
 def test_the_places_are_worked_out_again_after_the_window(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "a.md").write_text("Rule A.\n")
-    (tmp_path / "rules" / "b.md").write_text("Rule B.\n")
-    link = tmp_path / "AGENTS.md"
-    link.symlink_to(tmp_path / "rules" / "a.md")
-    reader = RulesReader()
-    assert texts(reader, tmp_path) == {"rules/a.md": "Rule A."}
-    link.unlink()
-    link.symlink_to(tmp_path / "rules" / "b.md")
+    reader, _ = _repointed_link(tmp_path, "AGENTS.md")
     monkeypatch.setattr(rules, "RESOLVE_S", 0.0)
     assert texts(reader, tmp_path) == {"rules/b.md": "Rule B."}
 
