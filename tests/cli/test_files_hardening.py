@@ -44,6 +44,28 @@ async def test_read_only_file_is_refused_before_any_model_call(
     assert model_calls(fake) == 0
 
 
+async def test_a_read_only_mode_is_refused_even_where_root_could_write_it(
+    ws: Path, fake: FakeProvider, cli: RunCli
+) -> None:
+    """Run as whoever runs the suite (root on CI): the mode says read-only, so no write."""
+    use_fake(ws, fake)
+    ro = ws / "ro.py"
+    ro.write_text("x = 1\n")
+    ro.chmod(0o444)
+    link = ws / "link.py"
+    link.symlink_to("ro.py")
+    for name in ("ro.py", "link.py"):
+        r = await cli("generate", "add two numbers", "--file", name)
+        assert r.code == 2, r.stderr
+        assert (
+            r.stderr
+            == f"tta-codegen: {name}: cannot be written: it is read-only (chmod u+w {name} to allow it)\n"
+        )
+    assert ro.read_text() == "x = 1\n"
+    assert stat.S_IMODE(ro.stat().st_mode) == 0o444
+    assert model_calls(fake) == 0
+
+
 async def test_symlink_edits_the_target_and_stays_a_link(
     ws: Path, fake: FakeProvider, cli: RunCli
 ) -> None:

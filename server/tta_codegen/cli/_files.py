@@ -51,8 +51,10 @@ def check_writable(path: Path) -> None:
 
     An existing file (through its symlink) is opened for writing without truncating: the
     kernel answers as it would for an editor's save, where a mode check by hand would
-    miss ACLs, read-only mounts and the capabilities root runs with. A new file needs an
-    existing folder: it is not created, so a typo in a path never makes folders appear.
+    miss ACLs and read-only mounts. A file whose mode lets nobody write it is refused
+    too, even for root (whom the kernel lets write it): someone marked it read-only, and
+    editors ask before they overwrite such a file. A new file needs an existing folder:
+    it is not created, so a typo in a path never makes folders appear.
     """
     target = path.resolve()
     if target.is_dir():
@@ -68,6 +70,10 @@ def check_writable(path: Path) -> None:
         except OSError as exc:
             raise FileProblem(f"{path}: cannot be written: {exc.strerror}") from None
         os.close(fd)
+        if not target.stat().st_mode & 0o222:
+            raise FileProblem(
+                f"{path}: cannot be written: it is read-only (chmod u+w {path} to allow it)"
+            )
     # The temporary file and the rename need the folder too.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise FileProblem(f"{path}: cannot be written: folder {folder} is not writable")
