@@ -1,12 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from tests.fakes.provider import FakeProvider
 from tests.fakes.trust import REPLY
+from tests.lsp.harness import FORK_SERVER, FORK_SERVER_PY
 
 
 @pytest_asyncio.fixture
@@ -31,6 +36,31 @@ async def evil() -> AsyncIterator[FakeProvider]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fork_server() -> Iterator[None]:
+    """One fork server per test process: language servers start without a second of imports
+    each (tests/forkserver.py). It stops when the session ends, or by itself when this
+    process is gone."""
+    folder = Path(tempfile.mkdtemp(prefix="tta-fork-"))
+    sock = folder / "s"
+    proc = subprocess.Popen(
+        [sys.executable, FORK_SERVER_PY, "serve", str(sock)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    FORK_SERVER["socket"] = str(sock)
+    try:
+        yield
+    finally:
+        FORK_SERVER.clear()
+        proc.terminate()
+        proc.wait()
+        sock.unlink(missing_ok=True)
+        folder.rmdir()
 
 
 @pytest.fixture(autouse=True)

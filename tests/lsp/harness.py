@@ -246,9 +246,20 @@ def provider_settings(
 ApplyHook = Callable[[types.ApplyWorkspaceEditParams], types.ApplyWorkspaceEditResult]
 
 
-def serve_command(log_level: str = "warning") -> list[str]:
-    """Our language server over stdio, as editors start it."""
-    return [sys.executable, "-m", "tta_codegen", "serve", "--log-level", log_level]
+# The test process's fork server (tests/forkserver.py), once tests/conftest.py started it.
+FORK_SERVER: dict[str, str] = {}
+FORK_SERVER_PY = str(Path(__file__).resolve().parents[1] / "forkserver.py")
+
+
+def serve_command(log_level: str = "warning", *, process: bool = False) -> list[str]:
+    """Our language server over stdio, as editors start it: ``serve`` forked from the test
+    process's fork server (the same code, without a second of imports), or with
+    ``process`` (or outside the test suite: the benchmarks) a process of its own."""
+    args = ["serve", "--log-level", log_level]
+    sock = FORK_SERVER.get("socket")
+    if sock and not process:
+        return [sys.executable, "-S", FORK_SERVER_PY, "connect", sock, *args]
+    return [sys.executable, "-m", "tta_codegen", *args]
 
 
 @functools.cache
@@ -294,10 +305,16 @@ async def start_editor(
     server that fails to initialise is stopped before the error is raised. ``timeout`` only
     guards against a hang: start-up and ``initialize`` take about a second idle.
     """
+    env = env or server_env(home=root.parent)
+    # The interpreter reads PYTHON* variables at its start, which a forked server skips: a
+    # test that sets its own gets a process of its own.
+    own_python = any(
+        env.get(k) != os.environ.get(k) for k in {*env, *os.environ} if k.startswith("PYTHON")
+    )
     config = ClientServerConfig(
         client_factory=_client,
-        server_command=server_command or serve_command(log_level),
-        server_env=env or server_env(home=root.parent),
+        server_command=server_command or serve_command(log_level, process=own_python),
+        server_env=env,
     )
     client = await config.start()
     assert isinstance(client, LanguageClient)

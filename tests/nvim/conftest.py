@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 from tests.fakes.provider import FakeProvider
 from tests.guards import HANG_GUARD_MS, HANG_GUARD_S, SLOW_HANG_GUARD_S, until
-from tests.lsp.harness import provider_settings
+from tests.lsp.harness import provider_settings, serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
@@ -189,7 +188,7 @@ class Nvim:
         result_path = self.tmp / f"result-{self.runs}.json"
         params_path = self.tmp / f"params-{self.runs}.json"
         params = {
-            "server_cmd": [sys.executable, "-m", "tta_codegen", "serve"],
+            "server_cmd": serve_command(),
             "settings": settings if settings is not None else self.settings(),
             "workspace": str(self.workspace),
             "result_path": str(result_path),

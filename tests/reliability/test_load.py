@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.fakes.provider import FakeProvider, Reply
 from tests.lsp.conftest import StartEditor
-from tests.lsp.harness import Editor, provider_settings
+from tests.lsp.harness import Editor, provider_settings, serve_command
 
 CODE = "".join(f"item_{i} = {i}\n" for i in range(40))
 
@@ -42,7 +42,8 @@ async def test_fifty_sequential_and_eight_concurrent_without_a_leak(
 ) -> None:
     fake.add(Reply.text("```python\n" + CODE + "```\n", size=16))
     editor = await make_editor(
-        provider_settings(fake.base_url, gates={"enabled": []}, context={"index": False})
+        provider_settings(fake.base_url, gates={"enabled": []}, context={"index": False}),
+        server_command=serve_command(process=True),  # its memory is read from /proc/<pid>
     )
     for i in range(5):  # warm up: imports, caches, the HTTP pool
         await run_one(editor, f"warm{i}.py")
