@@ -28,20 +28,29 @@ def model_calls(fake: FakeProvider) -> int:
     return sum(r.path.endswith("/chat/completions") for r in fake.requests)
 
 
+def read_only_file(ws: Path) -> Path:
+    ro = ws / "ro.py"
+    ro.write_text("x = 1\n")
+    ro.chmod(0o444)
+    return ro
+
+
+def assert_untouched(ro: Path, fake: FakeProvider) -> None:
+    assert ro.read_text() == "x = 1\n"
+    assert stat.S_IMODE(ro.stat().st_mode) == 0o444
+    assert model_calls(fake) == 0
+
+
 async def test_read_only_file_is_refused_before_any_model_call(
     ws: Path, fake: FakeProvider, cli: RunCli
 ) -> None:
     use_fake(ws, fake)
-    ro = ws / "ro.py"
-    ro.write_text("x = 1\n")
-    ro.chmod(0o444)
+    ro = read_only_file(ws)
     r = await cli("generate", "add two numbers", "--file", "ro.py", prefix=NO_DAC_OVERRIDE)
     assert r.code == 2, r.stderr
     assert "permission denied" in r.stderr.lower()
     assert r.stderr.startswith("tta-codegen: ") and r.stderr.count("\n") == 1
-    assert ro.read_text() == "x = 1\n"
-    assert stat.S_IMODE(ro.stat().st_mode) == 0o444
-    assert model_calls(fake) == 0
+    assert_untouched(ro, fake)
 
 
 async def test_a_read_only_mode_is_refused_even_where_root_could_write_it(
@@ -49,9 +58,7 @@ async def test_a_read_only_mode_is_refused_even_where_root_could_write_it(
 ) -> None:
     """Run as whoever runs the suite (root on CI): the mode says read-only, so no write."""
     use_fake(ws, fake)
-    ro = ws / "ro.py"
-    ro.write_text("x = 1\n")
-    ro.chmod(0o444)
+    ro = read_only_file(ws)
     link = ws / "link.py"
     link.symlink_to("ro.py")
     for name in ("ro.py", "link.py"):
@@ -61,9 +68,7 @@ async def test_a_read_only_mode_is_refused_even_where_root_could_write_it(
             r.stderr
             == f"tta-codegen: {name}: cannot be written: it is read-only (chmod u+w {name} to allow it)\n"
         )
-    assert ro.read_text() == "x = 1\n"
-    assert stat.S_IMODE(ro.stat().st_mode) == 0o444
-    assert model_calls(fake) == 0
+    assert_untouched(ro, fake)
 
 
 async def test_symlink_edits_the_target_and_stays_a_link(
