@@ -31,12 +31,8 @@ from typing import Any
 _HEADER = struct.Struct("!I")
 
 
-def _send(conn: socket.socket, payload: bytes, fds: list[int] | None = None) -> None:
-    data = _HEADER.pack(len(payload)) + payload
-    if fds:
-        socket.send_fds(conn, [data], fds)
-    else:
-        conn.sendall(data)
+def _send(conn: socket.socket, payload: bytes, fds: list[int]) -> None:
+    socket.send_fds(conn, [_HEADER.pack(len(payload)) + payload], fds)
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes:
@@ -138,11 +134,9 @@ def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None
     real_exit = os._exit
 
     def report_and_exit(status: int) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a closed pipe: nothing left to flush
             sys.stdout.flush()
             sys.stderr.flush()
-        except Exception:
-            pass
         with contextlib.suppress(OSError):
             conn.sendall(struct.pack("!i", status))
         real_exit(status)

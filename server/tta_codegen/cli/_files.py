@@ -69,8 +69,11 @@ def check_writable(path: Path) -> None:
             fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise FileProblem(f"{path}: cannot be written: {exc.strerror}") from None
-        os.close(fd)
-        if not target.stat().st_mode & 0o222:
+        try:
+            mode = os.fstat(fd).st_mode
+        finally:
+            os.close(fd)
+        if not mode & 0o222:
             raise FileProblem(
                 f"{path}: cannot be written: it is read-only (chmod u+w {path} to allow it)"
             )
