@@ -188,7 +188,9 @@ class Nvim:
         result_path = self.tmp / f"result-{self.runs}.json"
         params_path = self.tmp / f"params-{self.runs}.json"
         params = {
-            "server_cmd": serve_command(),
+            # A process of its own: Neovim stops its server job as it exits, and a forked
+            # server outlived the connector it killed (tests/forkserver.py).
+            "server_cmd": serve_command(process=True),
             "settings": settings if settings is not None else self.settings(),
             "workspace": str(self.workspace),
             "result_path": str(result_path),
