@@ -79,7 +79,7 @@ def _isolated_user_dirs(
 # once and the short files fill in around them, instead of one worker running a long file
 # alone at the end: tests/reliability/ sorts last by name and holds minute-long files.
 SLOW_FILES_FIRST = (
-    "tests/benchmarks/test_smoke.py",
+    "tests/benchmarks/test_smoke_",
     "tests/vscode/",
     "tests/reliability/test_hostile_model.py",
     "tests/nvim/",

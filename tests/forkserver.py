@@ -1,19 +1,23 @@
-"""Language servers for tests, forked from one process that has imported the server once.
+"""Language servers and CLI commands for tests, forked from one process that imported them once.
 
 Most of a test's CPU was the server's start: ``python -m tta_codegen serve`` imports
 lsprotocol, pygls, pydantic and the engine, about a second of CPU, hundreds of times a
 run. A fork server (one per test process) imports them once; each test's server is a
 fork of it that runs ``serve`` exactly as the command does (the same ``main``, the same
 stdio code, the test's own environment and folder), so the session is a real one over
-stdio. Only the interpreter's start-up and the imports are skipped.
+stdio. Only the interpreter's start-up and the imports are skipped. CLI commands
+(``generate``, ``implement``, ...) run the same way: a fork runs the CLI's ``main`` with
+the command's arguments, its pipes, environment and folder, and its exit code is the
+connector's.
 
     python tests/forkserver.py serve SOCKET      # the fork server (started by the harness)
     python -S tests/forkserver.py connect SOCKET ARGS...  # a server's command line
 
 ``connect`` is what a test's client starts: it hands its stdin, stdout and stderr, its
 environment and its folder to the fork server over a Unix socket, forwards SIGTERM and
-SIGINT to the forked server, and exits with its exit code. Tests that look at the server
-process itself (its memory, signals sent to it, its start-up) use the real command.
+SIGINT (and SIGABRT, a hang guard's request for stacks) to the fork, and exits with its exit
+code. Tests that look at the process itself (its memory, signals sent to it, its start-up,
+its interpreter's own ``PYTHON*`` settings) use the real command.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -60,16 +65,22 @@ def connect(sock_path: str, argv: list[str]) -> int:
         os.dup2(devnull, fd)
     (pid,) = struct.unpack("!i", _recv_exact(conn, 4))
 
+    forwarded: list[int] = []
+
     def forward(signum: int, _frame: Any) -> None:
+        forwarded.append(signum)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGABRT):
+        signal.signal(signum, forward)
     try:
         (code,) = struct.unpack("!i", _recv_exact(conn, 4))
-    except EOFError:  # killed before it could say: as a crash
-        code = 1
+    except EOFError:  # killed before it could say
+        if forwarded:  # by the signal we passed on: end the same way, as the process would
+            signal.signal(forwarded[-1], signal.SIG_DFL)
+            os.kill(os.getpid(), forwarded[-1])
+        code = 1  # as a crash
     return code
 
 
@@ -77,14 +88,18 @@ def connect(sock_path: str, argv: list[str]) -> int:
 
 
 def serve(sock_path: str) -> None:
-    # Everything `tta-codegen serve` imports, imported once here.
+    # Everything `tta-codegen serve` and the other subcommands import, imported once here.
+    import gc
     import threading
 
     import tta_codegen.cli
-    import tta_codegen.cli.serve
     import tta_codegen.lsp.fastinit
     import tta_codegen.lsp.server
     import tta_codegen.lsp.stdio  # noqa: F401
+    from tta_codegen.cli.app import load_subcommands
+
+    load_subcommands()
+    gc.freeze()  # what the CLI does after its imports; forks then share these pages
 
     # fork() copies only the calling thread: nothing imported may have started another.
     assert threading.active_count() == 1, threading.enumerate()
@@ -92,17 +107,30 @@ def serve(sock_path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(16)
-    listener.settimeout(0.5)
     print("ready", flush=True)
+    # Each fork's connection to its connector, kept open here too: its end of file means
+    # the connector is gone. A real server dies with its process (an editor's SIGKILL),
+    # so the fork is killed then; until it is reaped its pid cannot be reused.
+    forks: dict[socket.socket, int] = {}
     while True:
-        _reap()
+        for pid in _reap():  # its connection is no longer needed to find it
+            for conn in [c for c, p in forks.items() if p == pid]:
+                del forks[conn]
+                conn.close()
         if os.getppid() != parent:  # the test process is gone
             return
-        try:
-            conn, _ = listener.accept()
-        except TimeoutError:
+        ready, _, _ = select.select([listener, *forks], [], [], 0.5)
+        for conn in ready:
+            if conn is not listener:
+                with contextlib.suppress(OSError):
+                    if conn.recv(1):
+                        continue  # connectors send nothing after the request
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(forks.pop(conn), signal.SIGKILL)
+                conn.close()
+        if listener not in ready:
             continue
-        conn.settimeout(None)
+        conn, _ = listener.accept()
         msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
         (size,) = _HEADER.unpack_from(msg)
         body = msg[_HEADER.size :]
@@ -112,21 +140,26 @@ def serve(sock_path: str) -> None:
         pid = os.fork()
         if pid == 0:
             listener.close()
+            for other in forks:
+                other.close()
             _child(conn, fds, request)  # never returns
         for fd in fds:
             os.close(fd)
         conn.sendall(struct.pack("!i", pid))
-        conn.close()
+        forks[conn] = pid
 
 
-def _reap() -> None:
+def _reap() -> list[int]:
+    """The pids of the forks that have exited since the last call (now reaped)."""
+    done = []
     while True:
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return done
         if pid == 0:
-            return
+            return done
+        done.append(pid)
 
 
 def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
@@ -147,6 +180,10 @@ def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None
             os.close(fd)
         os.environ.clear()
         os.environ.update(request["env"])
+        if os.environ.get("PYTHONFAULTHANDLER"):  # read at start-up by a real interpreter
+            import faulthandler
+
+            faulthandler.enable()
         os.chdir(request["cwd"])
         sys.argv = ["tta-codegen", *request["argv"]]
         os._exit = report_and_exit  # the CLI ends with os._exit after flushing

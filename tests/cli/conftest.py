@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import needs_own_interpreter, tta_command
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
 
@@ -61,18 +62,22 @@ async def run_cli(
     timeout: float = HANG_GUARD_S,
     interrupt_when: Callable[[], bool] | None = None,
     prefix: tuple[str, ...] = (),
+    process: bool = False,
 ) -> CliResult:
-    """Run ``python -m tta_codegen ARGS``; ``timeout`` only guards against a hang.
+    """Run ``tta-codegen ARGS``; ``timeout`` only guards against a hang.
 
     A command that runs the real embedded model passes ``timeout=SLOW_HANG_GUARD_S``.
     ``prefix`` wraps the command, e.g. NO_DAC_OVERRIDE to run without root's override.
+    The command is a fork of the test process's fork server (tests/forkserver.py: the same
+    ``main``, pipes, environment and folder, without a second of imports) unless it needs
+    a process of its own: ``process``, a ``prefix`` (it applies to the process it starts),
+    or ``PYTHON*`` settings other than the hang guard's faulthandler (a real interpreter
+    reads them as it starts).
     """
+    own = process or bool(prefix) or needs_own_interpreter(env)
     proc = await asyncio.create_subprocess_exec(
         *prefix,
-        sys.executable,
-        "-m",
-        "tta_codegen",
-        *args,
+        *tta_command(*args, process=own),
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

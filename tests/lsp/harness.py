@@ -251,15 +251,30 @@ FORK_SERVER: dict[str, str] = {}
 FORK_SERVER_PY = str(Path(__file__).resolve().parents[1] / "forkserver.py")
 
 
-def serve_command(log_level: str = "warning", *, process: bool = False) -> list[str]:
-    """Our language server over stdio, as editors start it: ``serve`` forked from the test
-    process's fork server (the same code, without a second of imports), or with
-    ``process`` (or outside the test suite: the benchmarks) a process of its own."""
-    args = ["serve", "--log-level", log_level]
+def tta_command(*args: str, process: bool = False) -> list[str]:
+    """``tta-codegen ARGS``: forked from the test process's fork server (the same code,
+    without a second of imports), or with ``process`` (or outside the test suite: the
+    benchmarks) a process of its own."""
     sock = FORK_SERVER.get("socket")
     if sock and not process:
         return [sys.executable, "-S", FORK_SERVER_PY, "connect", sock, *args]
     return [sys.executable, "-m", "tta_codegen", *args]
+
+
+def needs_own_interpreter(env: dict[str, str]) -> bool:
+    """An interpreter reads ``PYTHON*`` variables as it starts, which a fork skips: a command
+    whose environment sets its own gets a process of its own. The fork server honours one,
+    the faulthandler a hang guard asks for."""
+    return any(
+        env.get(k) != os.environ.get(k)
+        for k in {*env, *os.environ}
+        if k.startswith("PYTHON") and k != "PYTHONFAULTHANDLER"
+    )
+
+
+def serve_command(log_level: str = "warning", *, process: bool = False) -> list[str]:
+    """Our language server over stdio, as editors start it (:func:`tta_command`)."""
+    return tta_command("serve", "--log-level", log_level, process=process)
 
 
 @functools.cache
@@ -306,11 +321,7 @@ async def start_editor(
     guards against a hang: start-up and ``initialize`` take about a second idle.
     """
     env = env or server_env(home=root.parent)
-    # The interpreter reads PYTHON* variables at its start, which a forked server skips: a
-    # test that sets its own gets a process of its own.
-    own_python = any(
-        env.get(k) != os.environ.get(k) for k in {*env, *os.environ} if k.startswith("PYTHON")
-    )
+    own_python = needs_own_interpreter(env)
     config = ClientServerConfig(
         client_factory=_client,
         server_command=server_command or serve_command(log_level, process=own_python),

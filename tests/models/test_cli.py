@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import tta_command
 from tests.models.openrouter_fake import FakeOpenRouter
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
@@ -32,10 +32,7 @@ async def openrouter() -> AsyncIterator[FakeOpenRouter]:
 async def run_cli(cwd: Path, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TTA_CODEGEN_")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tta_codegen",
-        *args,
+        *tta_command(*args),
         cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.PIPE,

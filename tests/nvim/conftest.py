@@ -188,9 +188,9 @@ class Nvim:
         result_path = self.tmp / f"result-{self.runs}.json"
         params_path = self.tmp / f"params-{self.runs}.json"
         params = {
-            # A process of its own: Neovim stops its server job as it exits, and a forked
-            # server outlived the connector it killed (tests/forkserver.py).
-            "server_cmd": serve_command(process=True),
+            # Forked (tests/forkserver.py); when Neovim kills its job as it exits, the fork
+            # server kills the fork too, as a real server process would die.
+            "server_cmd": serve_command(),
             "settings": settings if settings is not None else self.settings(),
             "workspace": str(self.workspace),
             "result_path": str(result_path),

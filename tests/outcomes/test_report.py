@@ -9,13 +9,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.guards import HANG_GUARD_S, SLOW_HANG_GUARD_S
+from tests.lsp.harness import tta_command
 from tests.outcomes.seed import seed
 from tta_codegen.models.ledger import CostLedger, OutcomeRow
 from tta_codegen.outcomes.report import CHART_IDS
@@ -46,7 +46,7 @@ def chromium_args(profile: Path) -> list[str]:
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path))
     return subprocess.run(
-        [sys.executable, "-m", "tta_codegen", *args],
+        tta_command(*args),
         cwd=tmp_path,
         env=env,
         capture_output=True,

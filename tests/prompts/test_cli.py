@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import tta_command
 
 from .conftest import template, write
 
@@ -26,7 +26,7 @@ def run(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TTA_CODEGEN_")}
     env["XDG_CONFIG_HOME"] = str(ws.parent / "config")
     return subprocess.run(
-        [sys.executable, "-m", "tta_codegen", "prompts", *args],
+        tta_command("prompts", *args),
         cwd=ws,
         env=env,
         capture_output=True,

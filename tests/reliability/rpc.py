@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import needs_own_interpreter, tta_command
 
 
 class RawServer:
@@ -33,8 +33,15 @@ class RawServer:
 
     @classmethod
     async def start(
-        cls, home: Path, env: dict[str, str] | None = None, log_level: str = "debug"
+        cls,
+        home: Path,
+        env: dict[str, str] | None = None,
+        log_level: str = "debug",
+        *,
+        process: bool = False,
     ) -> RawServer:
+        """The server, forked from the fork server unless ``process`` (a test that reads the
+        server's own process: /proc/<pid>) or ``env`` asks for an interpreter of its own."""
         full = dict(os.environ)
         full.update(
             XDG_CONFIG_HOME=str(home / ".config"),
@@ -42,8 +49,9 @@ class RawServer:
             XDG_CACHE_HOME=str(home / "cache"),
         )
         full.update(env or {})
+        own = process or needs_own_interpreter(full)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tta_codegen", "serve", "--log-level", log_level,
+            *tta_command("serve", "--log-level", log_level, process=own),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=full,
         )  # fmt: skip

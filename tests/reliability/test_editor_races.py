@@ -99,7 +99,7 @@ async def test_client_disconnect_mid_stream_exits_cleanly(
     fake.add(SLOW)
     ws = tmp_path / "ws"
     ws.mkdir()
-    server = await RawServer.start(tmp_path)
+    server = await RawServer.start(tmp_path, process=True)  # its children, by pid
     await server.initialize(
         ws, provider_settings(fake.base_url, gates={"enabled": ["syntax", "tests"]})
     )

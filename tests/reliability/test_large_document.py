@@ -93,7 +93,7 @@ async def test_large_document_full_sync_three_generations_bounded_memory(
         fake.add(Reply(chunks=["```python\n", CODE], hold=hold), match=f"task-{i}:")
     ws = tmp_path / "ws"
     ws.mkdir()
-    server = await RawServer.start(tmp_path, log_level="warning")
+    server = await RawServer.start(tmp_path, log_level="warning", process=True)
     server.full_sync = True
     try:
         await server.initialize(ws, {
