@@ -172,7 +172,15 @@ class FakeProvider:
         self.connections += 1
         try:
             while True:
-                request_line = await reader.readline()
+                first = await reader.read(1)
+                if first == b"\x16":
+                    # A TLS ClientHello (https:// to this plain-HTTP server). Answered as
+                    # HTTP servers do, at once: waiting for a line end that random
+                    # handshake bytes may never contain left the client to its timeout.
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                    await writer.drain()
+                    return
+                request_line = first + await reader.readline() if first else b""
                 if not request_line:
                     return
                 method, path, _ = request_line.decode("latin-1").split(" ", 2)

@@ -9,6 +9,10 @@ from tests.fakes.provider import FakeProvider, Reply
 from tests.lsp.conftest import StartEditor
 from tests.lsp.harness import Editor, provider_settings
 
+# The gate's pytest without this venv's plugins (hypothesis, pytest-lsp: ~3 s a run, all
+# import time). Autoloading plugins has its own test (tests/gates/test_tests_gate.py).
+NO_PLUGINS = {"tests": {"autoload_plugins": False}}
+
 SOURCE = """import math
 
 
@@ -181,7 +185,7 @@ async def test_generate_tests_creates_the_test_file_and_runs_it(
     tests = "```python\nfrom calc import add\n\n\ndef test_add() -> None:\n    assert add(2, 3) == 5\n```\n"
     fake.add(Reply.text(tests))
     editor = await make_editor(
-        provider_settings(fake.base_url, gates={"enabled": ["syntax", "tests"]})
+        provider_settings(fake.base_url, gates={"enabled": ["syntax", "tests"], **NO_PLUGINS})
     )
     uri = editor.open("calc.py", "def add(a, b):\n    return a + b\n")
     answer = await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}})
@@ -219,7 +223,9 @@ async def test_generated_tests_that_fail_are_refined(
     right = "```python\nfrom calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n```\n"
     fake.add(Reply.text(wrong), times=1)
     fake.add(Reply.text(right), match="quality gates")
-    editor = await make_editor(provider_settings(fake.base_url, gates={"enabled": ["tests"]}))
+    editor = await make_editor(
+        provider_settings(fake.base_url, gates={"enabled": ["tests"], **NO_PLUGINS})
+    )
     uri = editor.open("calc.py", "def add(a, b):\n    return a + b\n")
     answer = await editor.execute("tta.generateTests", {"textDocument": {"uri": uri}})
     assert answer["status"] == "completed" and answer["iterations"] == 2, answer
