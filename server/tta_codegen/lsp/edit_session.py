@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MAX_TRIES = 20
+_REFUSALS = 4  # refusals of an unchanged document (2 s) that end the generation
 _LATE_ECHO_GRACE_S = 0.15
 
 
@@ -286,6 +287,7 @@ class StreamingEditSession:
         Positions are recomputed from the live region on every try, so a retry after the
         user typed lands where the text now is.
         """
+        refused = 0  # refusals in a row that no change of the document explains
         for _ in range(_MAX_TRIES):
             # One edit in flight per document, across generations: each is computed against
             # the text the previous one left, so concurrent generations queue instead of
@@ -325,8 +327,15 @@ class StreamingEditSession:
                 if not result.applied and not sent.confirmed.is_set():
                     # Usually a stale version (the user typed). Wait for the didChange that
                     # brings our copy up to date, then try again against the new text.
-                    await self._wait(self._changed, 0.5)
+                    # Refused for 2 s with the document unchanged, it is the editor's answer
+                    # (a read-only buffer, a declined edit), not a race: say so at once
+                    # instead of retrying for _MAX_TRIES half-seconds.
+                    moved = await self._wait(self._changed, 0.5)
                     self._in_flight = None
+                    refused = 0 if moved or self.document().version != version else refused + 1
+                    if refused >= _REFUSALS:
+                        reason = result.failure_reason or "no reason given"
+                        raise EditSessionError(f"the editor rejected the edit ({reason})")
                     continue
                 if await self._wait_for_echo(sent, version):
                     if self._doc_closed:
