@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.guards import HANG_GUARD_S
-from tests.lsp.harness import needs_own_interpreter, tta_command
+from tests.lsp.harness import tta_command
 from tta_codegen import trust
 from tta_codegen.config import workspace_fingerprint
 
@@ -74,10 +74,9 @@ async def run_cli(
     or ``PYTHON*`` settings other than the hang guard's faulthandler (a real interpreter
     reads them as it starts).
     """
-    own = process or bool(prefix) or needs_own_interpreter(env)
     proc = await asyncio.create_subprocess_exec(
         *prefix,
-        *tta_command(*args, process=own),
+        *tta_command(*args, env=env, process=process or bool(prefix)),
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

@@ -251,17 +251,18 @@ FORK_SERVER: dict[str, str] = {}
 FORK_SERVER_PY = str(Path(__file__).resolve().parents[1] / "forkserver.py")
 
 
-def tta_command(*args: str, process: bool = False) -> list[str]:
+def tta_command(*args: str, env: dict[str, str] | None = None, process: bool = False) -> list[str]:
     """``tta-codegen ARGS``: forked from the test process's fork server (the same code,
-    without a second of imports), or with ``process`` (or outside the test suite: the
-    benchmarks) a process of its own."""
+    without a second of imports), or a process of its own: with ``process``, when ``env``
+    (the environment the command will run in) sets its own ``PYTHON*`` variables, and outside
+    the test suite (the benchmarks)."""
     sock = FORK_SERVER.get("socket")
-    if sock and not process:
+    if sock and not process and not (env is not None and _own_interpreter(env)):
         return [sys.executable, "-S", FORK_SERVER_PY, "connect", sock, *args]
     return [sys.executable, "-m", "tta_codegen", *args]
 
 
-def needs_own_interpreter(env: dict[str, str]) -> bool:
+def _own_interpreter(env: dict[str, str]) -> bool:
     """An interpreter reads ``PYTHON*`` variables as it starts, which a fork skips: a command
     whose environment sets its own gets a process of its own. The fork server honours one,
     the faulthandler a hang guard asks for."""
@@ -272,9 +273,11 @@ def needs_own_interpreter(env: dict[str, str]) -> bool:
     )
 
 
-def serve_command(log_level: str = "warning", *, process: bool = False) -> list[str]:
+def serve_command(
+    log_level: str = "warning", *, env: dict[str, str] | None = None, process: bool = False
+) -> list[str]:
     """Our language server over stdio, as editors start it (:func:`tta_command`)."""
-    return tta_command("serve", "--log-level", log_level, process=process)
+    return tta_command("serve", "--log-level", log_level, env=env, process=process)
 
 
 @functools.cache
@@ -321,10 +324,9 @@ async def start_editor(
     guards against a hang: start-up and ``initialize`` take about a second idle.
     """
     env = env or server_env(home=root.parent)
-    own_python = needs_own_interpreter(env)
     config = ClientServerConfig(
         client_factory=_client,
-        server_command=server_command or serve_command(log_level, process=own_python),
+        server_command=server_command or serve_command(log_level, env=env),
         server_env=env,
     )
     client = await config.start()

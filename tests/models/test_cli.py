@@ -32,7 +32,7 @@ async def openrouter() -> AsyncIterator[FakeOpenRouter]:
 async def run_cli(cwd: Path, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TTA_CODEGEN_")}
     proc = await asyncio.create_subprocess_exec(
-        *tta_command(*args),
+        *tta_command(*args, env=env),
         cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -46,7 +46,7 @@ def chromium_args(profile: Path) -> list[str]:
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path))
     return subprocess.run(
-        tta_command(*args),
+        tta_command(*args, env=env),
         cwd=tmp_path,
         env=env,
         capture_output=True,

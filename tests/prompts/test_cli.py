@@ -26,7 +26,7 @@ def run(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TTA_CODEGEN_")}
     env["XDG_CONFIG_HOME"] = str(ws.parent / "config")
     return subprocess.run(
-        tta_command("prompts", *args),
+        tta_command("prompts", *args, env=env),
         cwd=ws,
         env=env,
         capture_output=True,

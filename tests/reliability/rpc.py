@@ -12,7 +12,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from tests.guards import HANG_GUARD_S
-from tests.lsp.harness import needs_own_interpreter, tta_command
+from tests.lsp.harness import tta_command
 
 
 class RawServer:
@@ -49,9 +49,8 @@ class RawServer:
             XDG_CACHE_HOME=str(home / "cache"),
         )
         full.update(env or {})
-        own = process or needs_own_interpreter(full)
         proc = await asyncio.create_subprocess_exec(
-            *tta_command("serve", "--log-level", log_level, process=own),
+            *tta_command("serve", "--log-level", log_level, env=full, process=process),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=full,
         )  # fmt: skip
