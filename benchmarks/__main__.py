@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, help="HumanEval: llama.cpp threads of the embedded model"
     )
     ap.add_argument(
+        "--max-tokens", type=int, help="HumanEval: the token limit of each reply (default 512)"
+    )
+    ap.add_argument(
         "--runs",
         type=int,
         help="samples per figure (default: lsp 50 per line, tabby 30 per client)",
@@ -173,6 +176,8 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
             problems=args.problems or 3, max_tokens=96, max_iterations=2,
             remote=not args.no_remote, n_threads=args.threads,
         )  # fmt: skip
+    if args.max_tokens:
+        cfg.max_tokens = args.max_tokens
     return asyncio.run(run(cfg, _log))
 
 

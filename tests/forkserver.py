@@ -54,7 +54,14 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
 
 
 def connect(sock_path: str, argv: list[str]) -> int:
-    request = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    """Run ``tta-codegen ARGV`` (or ``python -m MODULE ARGV`` after ``--module MODULE``) in a
+    fork, with this process's pipes, environment and folder; its exit code is ours."""
+    module = "tta_codegen"
+    if argv[:1] == ["--module"]:
+        module, argv = argv[1], argv[2:]
+    request = json.dumps(
+        {"module": module, "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+    ).encode()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(sock_path)
     _send(conn, request, [0, 1, 2])
@@ -86,18 +93,32 @@ def connect(sock_path: str, argv: list[str]) -> int:
 
 # -- the fork server ----------------------------------------------------------------------
 
+# Imported before any fork: what `tta-codegen serve` imports at start and later, at its
+# first requests (the LSP features, the gates, httpcore and anyio's backend for the first
+# HTTP request). Each fork imported the later ones again: 50 s of CPU in a suite run
+# (py-spy, 3 December 2026).
+PRELOAD = (
+    "tta_codegen.cli",
+    "tta_codegen.lsp.fastinit",
+    "tta_codegen.lsp.server",
+    "tta_codegen.lsp.stdio",
+    "tta_codegen.lsp.features",
+    "tta_codegen.gates.runner",
+    "httpcore._backends.anyio",
+    "anyio._backends._asyncio",
+)
+
 
 def serve(sock_path: str) -> None:
     # Everything `tta-codegen serve` and the other subcommands import, imported once here.
     import gc
+    import importlib
     import threading
 
-    import tta_codegen.cli
-    import tta_codegen.lsp.fastinit
-    import tta_codegen.lsp.server
-    import tta_codegen.lsp.stdio  # noqa: F401
     from tta_codegen.cli.app import load_subcommands
 
+    for module in PRELOAD:
+        importlib.import_module(module)
     load_subcommands()
     gc.freeze()  # what the CLI does after its imports; forks then share these pages
 
@@ -185,11 +206,17 @@ def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None
 
             faulthandler.enable()
         os.chdir(request["cwd"])
-        sys.argv = ["tta-codegen", *request["argv"]]
         os._exit = report_and_exit  # the CLI ends with os._exit after flushing
-        from tta_codegen.cli import main
+        if request["module"] == "tta_codegen":
+            from tta_codegen.cli import main
 
-        main()
+            sys.argv = ["tta-codegen", *request["argv"]]
+            main()
+        else:  # a test's helper script, as `python -m MODULE` runs it
+            import runpy
+
+            sys.argv = [request["module"], *request["argv"]]
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

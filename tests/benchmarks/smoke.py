@@ -24,18 +24,19 @@ from tests.guards import SLOW_HANG_GUARD_S
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBLEMS = 1  # HumanEval problems the quality section runs here
-# Samples per figure (lsp, outcomes, completion, startup): two prove a figure is measured
-# and non-zero as well as --quick's 3-5 do, at about half the generations and starts.
-RUNS = 2
+MAX_TOKENS = 40  # its replies: enough for a function's first lines, a third of --quick's
+# Samples per figure (lsp, outcomes, completion, startup): one proves a figure is measured
+# and non-zero as well as --quick's 3-5 do, at a fraction of the generations and starts.
+RUNS = 1
 
 
 def run_quick(out: Path, sections: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     """The report and the printed table of ``--quick`` on ``sections`` only."""
-    # As little as proves every section still measures: one HumanEval problem, two samples
-    # per figure, and one llama.cpp thread (several wait on each other at every token on
-    # busy cores).
+    # As little as proves every section still measures: one short HumanEval problem, one
+    # sample per figure, and one llama.cpp thread (several wait on each other at every
+    # token on busy cores).
     args = ["--quick", "--no-remote", "--problems", str(PROBLEMS), "--threads", "1",
-            "--runs", str(RUNS), *sections]  # fmt: skip
+            "--max-tokens", str(MAX_TOKENS), "--runs", str(RUNS), *sections]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *args, "--out", str(out)],
         cwd=ROOT,

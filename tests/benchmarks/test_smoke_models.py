@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.benchmarks.smoke import PROBLEMS, RUNS, positive, run_quick, summary
+from tests.benchmarks.smoke import MAX_TOKENS, PROBLEMS, RUNS, positive, run_quick, summary
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +24,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_quality_figures(report: dict[str, Any]) -> None:
     quality = report["quality"]
     assert quality["problems"] == PROBLEMS and quality["n_threads"] == 1
+    assert quality["max_tokens"] == MAX_TOKENS
     models = quality["models"]
     assert "smollm2-135m-instruct" in models
     for modes in models.values():

@@ -256,10 +256,19 @@ def tta_command(*args: str, env: dict[str, str] | None = None, process: bool = F
     without a second of imports), or a process of its own: with ``process``, when ``env``
     (the environment the command will run in) sets its own ``PYTHON*`` variables, and outside
     the test suite (the benchmarks)."""
+    return python_module_command("tta_codegen", *args, env=env, process=process)
+
+
+def python_module_command(
+    module: str, *args: str, env: dict[str, str] | None = None, process: bool = False
+) -> list[str]:
+    """``python -m MODULE ARGS`` (the project's root on the path, as the fork server has
+    it), forked or a process of its own as :func:`tta_command` decides."""
     sock = FORK_SERVER.get("socket")
     if sock and not process and not (env is not None and _own_interpreter(env)):
-        return [sys.executable, "-S", FORK_SERVER_PY, "connect", sock, *args]
-    return [sys.executable, "-m", "tta_codegen", *args]
+        named = [] if module == "tta_codegen" else ["--module", module]
+        return [sys.executable, "-S", FORK_SERVER_PY, "connect", sock, *named, *args]
+    return [sys.executable, "-m", module, *args]
 
 
 def _own_interpreter(env: dict[str, str]) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,23 +12,21 @@ from pathlib import Path
 import pytest
 
 from tests.guards import SLOW_HANG_GUARD_S
+from tests.lsp.harness import python_module_command
 from tests.outcomes import pg
 from tta_codegen.models.ledger import CostLedger
 from tta_codegen.models.ledger_pg import TeamLedger, open_ledger
 from tta_codegen.models.settings import LedgerConfig
 
-WORKER = Path(__file__).with_name("ledger_worker.py")
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def env() -> dict[str, str]:
-    return dict(
-        os.environ,
-        TTA_TEST_PG_PW=pg.PASSWORD,
-        PYTHONPATH=os.pathsep.join(
-            [str(ROOT / "server"), str(ROOT), os.environ.get("PYTHONPATH", "")]
-        ),
-    )
+    return dict(os.environ, TTA_TEST_PG_PW=pg.PASSWORD)
+
+
+def worker(*args: str) -> list[str]:
+    """A writer process (ledger_worker.py), forked from the fork server: a real process
+    of its own, without its second of imports."""
+    return python_module_command("tests.outcomes.ledger_worker", *args, env=env())
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +76,7 @@ def test_eight_processes_never_exceed_one_daily_budget(target: str, tmp_path: Pa
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), "spend", target, str(go)],
+            worker("spend", target, str(go)),
             env=env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -114,15 +111,9 @@ def test_killing_the_database_mid_run_loses_and_duplicates_nothing(
     url = _fresh_db(cluster, "outage")
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(WORKER),
-                "write",
-                url,
-                str(tmp_path / f"local{i}.sqlite3"),
-                "300",
-                str(tmp_path / f"uids{i}"),
-            ],
+            worker(
+                "write", url, str(tmp_path / f"local{i}.sqlite3"), "300", str(tmp_path / f"uids{i}")
+            ),
             env=env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

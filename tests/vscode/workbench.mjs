@@ -18,9 +18,11 @@ const { chromium } = createRequire(path.join(PW, 'x.js'))('playwright-core');
 
 export const report = { steps: [], errors: [] };
 
+const started = Date.now();
+
 export function step(name) {
   report.steps.push(name);
-  process.stderr.write(`[e2e] ${name}\n`);
+  process.stderr.write(`[e2e +${((Date.now() - started) / 1000).toFixed(1)} s] ${name}\n`);
 }
 
 export async function waitFor(predicate, timeoutMs, what) {
