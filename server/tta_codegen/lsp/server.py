@@ -9,13 +9,16 @@ for the pipeline and ``lsp/client.py`` for how text reaches the editor.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from cattrs import Converter
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
 from pygls.uris import to_fs_path
 
 from tta_codegen import __version__
@@ -36,13 +39,30 @@ log = logging.getLogger(__name__)
 SETTINGS_SECTION = "ttaCodegen"
 
 
+@functools.cache
+def process_converter() -> Converter:
+    """pygls' message converter, one per process (a process serves one editor).
+
+    cattrs compiles a structure and an unstructure function for each message type the
+    first time a converter meets it (~20 ms each). Made once, what one server compiled
+    stays compiled, and a process forked after warming it (the test suite's fork server,
+    tests/forkserver.py) starts with them all."""
+    converter: Converter = default_converter()  # type: ignore[no-untyped-call]
+    return converter
+
+
 class TtaLanguageServer(LanguageServer):
     """Server state: configuration, the engine built from it, and live generations."""
 
     protocol: TrackingProtocol
 
     def __init__(self) -> None:
-        super().__init__("tta-codegen", __version__, protocol_cls=TrackingProtocol)
+        super().__init__(
+            "tta-codegen",
+            __version__,
+            protocol_cls=TrackingProtocol,
+            converter_factory=process_converter,
+        )
         self.workspace_root: Path | None = None
         self.init_options: dict[str, Any] | None = None
         self.client_settings: dict[str, Any] | None = None
