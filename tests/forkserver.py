@@ -94,9 +94,9 @@ def connect(sock_path: str, argv: list[str]) -> int:
 # -- the fork server ----------------------------------------------------------------------
 
 # Imported before any fork: what `tta-codegen serve` imports at start and later, at its
-# first requests (the LSP features, the gates, httpcore and anyio's backend for the first
-# HTTP request). Each fork imported the later ones again: 50 s of CPU in a suite run
-# (py-spy, 3 December 2026).
+# first requests (the LSP features, the gates, and what the first HTTP request imports:
+# models/http.py's FIRST_REQUEST_IMPORTS). Each fork imported the later ones again: 50 s
+# of CPU in a suite run (py-spy, 3 December 2026).
 PRELOAD = (
     "tta_codegen.cli",
     "tta_codegen.lsp.fastinit",
@@ -104,8 +104,6 @@ PRELOAD = (
     "tta_codegen.lsp.stdio",
     "tta_codegen.lsp.features",
     "tta_codegen.gates.runner",
-    "httpcore._backends.anyio",
-    "anyio._backends._asyncio",
 )
 
 
@@ -116,8 +114,9 @@ def serve(sock_path: str) -> None:
     import threading
 
     from tta_codegen.cli.app import load_subcommands
+    from tta_codegen.models.http import FIRST_REQUEST_IMPORTS
 
-    for module in PRELOAD:
+    for module in (*PRELOAD, *FIRST_REQUEST_IMPORTS):
         importlib.import_module(module)
     load_subcommands()
     _warm_converter()

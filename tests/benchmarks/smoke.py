@@ -24,7 +24,7 @@ from tests.guards import SLOW_HANG_GUARD_S
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBLEMS = 1  # HumanEval problems the quality section runs here
-MAX_TOKENS = 40  # its replies: enough for a function's first lines, a third of --quick's
+MAX_TOKENS = 40  # its replies: a function's first lines, under half of --quick's 96
 # Samples per figure (lsp, outcomes, completion, startup): one proves a figure is measured
 # and non-zero as well as --quick's 3-5 do, at a fraction of the generations and starts.
 RUNS = 1

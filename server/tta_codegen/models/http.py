@@ -99,10 +99,13 @@ async def finish_body(rest: AsyncIterator[Any]) -> None:
                 pass
 
 
+# What the first request imports: httpcore's async backend on anyio, anyio's asyncio.
+FIRST_REQUEST_IMPORTS = ("httpcore._backends.anyio", "anyio._backends._asyncio")
+
+
 def _warm_client(config: ProviderConfig) -> httpx.AsyncClient:
     client = make_client(config)  # for https, the first one reads the CA bundle
-    # What the first request imports: httpcore's async backend on anyio, anyio's asyncio.
-    for module in ("httpcore._backends.anyio", "anyio._backends._asyncio"):
+    for module in FIRST_REQUEST_IMPORTS:
         importlib.import_module(module)
     return client
 
