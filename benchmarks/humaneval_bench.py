@@ -3,6 +3,8 @@
     python -m benchmarks.humaneval_bench                # all 164 problems
     python -m benchmarks.humaneval_bench --limit 20     # the first 20
     python -m benchmarks.humaneval_bench --limit 20 --out /tmp/he.json
+    python -m benchmarks.humaneval_bench --start 93 --out b.json   # problems 93.. only
+    python -m benchmarks.humaneval_bench --merge a.partial.json b.json --out all.json
 
 For each problem a throwaway workspace holds ``solution.py`` (the problem's prompt: imports,
 helpers, the stub with its docstring) and a ``tta-codegen.toml`` (the token limit, no
@@ -21,6 +23,11 @@ Reported per mode: pass@1, % syntax-valid, answers ``completed`` whose file does
 whole CLI process: start, model load, generation, gates), and the machine, its load and
 the commit. When the CLI has no ``implement`` command yet, ``generate --file`` (appending
 a whole function) stands in and the report says so.
+
+The whole 164 take hours on 2 cores, so a run can be split: ``--start K`` skips the first K
+problems (a second process on the other core), and ``--merge`` joins the shards' reports
+(a final one or the ``.partial.json`` a stopped run leaves) into one, summarised afresh.
+Each process runs one CLI at a time, so both modes of a problem still share its load.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -153,11 +161,17 @@ async def run_one(
     allow: bool,
     max_tokens: int,
 ) -> dict[str, Any]:
-    ws = scratch / f"{problem['task_id'].replace('/', '_')}-{mode}"
+    # One workspace path for both modes (emptied in between): the prompt names the file's
+    # path, so two paths would be two prompts and two different greedy answers, and the
+    # comparison would measure that noise instead of the pipeline.
+    name = problem["task_id"].replace("/", "_")
+    ws = scratch / name
+    if ws.exists():
+        await asyncio.to_thread(shutil.rmtree, ws)
     ws.mkdir(parents=True)
     (ws / "solution.py").write_text(problem["prompt"], encoding="utf-8")
     (ws / "pyproject.toml").write_text(project_config(max_tokens), encoding="utf-8")
-    log = scratch / f"{ws.name}.candidates.jsonl"
+    log = scratch / f"{name}-{mode}.candidates.jsonl"
     started = time.perf_counter()
     done = await asyncio.to_thread(
         subprocess.run,
@@ -230,19 +244,31 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(
-    limit: int | None, max_tokens: int, log: Any = print, partial: Path | None = None
+    limit: int | None,
+    max_tokens: int,
+    log: Any = print,
+    partial: Path | None = None,
+    start: int = 0,
 ) -> dict[str, Any]:
     """The report; with ``partial``, the summary so far is rewritten there after each problem
-    (a long run stopped early still leaves its figures)."""
-    problems = load_problems(limit)
+    (a long run stopped early still leaves its figures). ``start`` skips the first problems
+    (one shard of a split run)."""
+    problems = load_problems(None if limit is None else start + limit)[start:]
     implement_help = await asyncio.to_thread(cli_help, "implement")
     implement = implement_help is not None
     generate_help = await asyncio.to_thread(cli_help, "generate")
     allow = "--allow-failing" in (implement_help or generate_help or "")
-    load_before = (
-        Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    )
-    commit = await asyncio.to_thread(_commit)
+    header = {
+        "benchmark": "HumanEval via the CLI (humaneval_bench.py)",
+        "command": "implement" if implement else "generate --file (no implement command yet)",
+        "model": "embedded (zero-key default)",
+        "start": start,
+        "max_tokens": max_tokens,
+        "n_threads": N_THREADS,
+        "commit": await asyncio.to_thread(_commit),
+        "machine": machine(),
+        "loadavg_before": _loadavg(),
+    }
     rows: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tta-bench-he-cli-") as tmp:
@@ -261,25 +287,27 @@ async def run(
                 )  # fmt: skip
             if partial is not None:
                 so_far = {m: summarise(rows[m]) for m in MODES}
-                text = json.dumps({"done": i + 1, "summary": so_far, "per_problem": rows})
+                text = json.dumps({**header, "done": i + 1, "summary": so_far, "per_problem": rows})
                 await asyncio.to_thread(partial.write_text, text, "utf-8")
-    load_after = (
-        Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    )
+    return {
+        **header,
+        "problems": len(problems),
+        "loadavg_after": _loadavg(),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        **summarised(rows),
+    }
+
+
+def _loadavg() -> list[str]:
+    path = Path("/proc/loadavg")
+    return path.read_text().split()[:3] if path.exists() else []
+
+
+def summarised(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The per-mode summaries, the pipeline-to-single-shot ratios and the rows themselves."""
     summary = {m: summarise(rows[m]) for m in MODES}
     single, pipe = summary["single_shot"], summary["pipeline"]
     return {
-        "benchmark": "HumanEval via the CLI (humaneval_bench.py)",
-        "command": "implement" if implement else "generate --file (no implement command yet)",
-        "model": "embedded (zero-key default)",
-        "problems": len(problems),
-        "max_tokens": max_tokens,
-        "n_threads": N_THREADS,
-        "commit": commit,
-        "machine": machine(),
-        "loadavg_before": load_before,
-        "loadavg_after": load_after,
-        "total_seconds": round(time.perf_counter() - started, 1),
         "summary": summary,
         "pipeline_vs_single": {
             "pass_ratio": round(pipe["solved"] / single["solved"], 2) if single["solved"] else None,
@@ -288,6 +316,54 @@ async def run(
             else None,
         },
         "per_problem": rows,
+    }
+
+
+def _task_number(row: dict[str, Any]) -> int:
+    return int(str(row["task_id"]).rsplit("/", 1)[-1])
+
+
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from the shards of a split run: their rows in problem order, summarised
+    afresh. A problem only counts when both modes finished it (a stopped shard may have
+    run the single shot of a problem but not its pipeline); a problem two shards both ran
+    is an error, not a silent pick."""
+    if not reports:
+        raise BenchmarkError("--merge needs at least one report")
+    # A partial report from before the header was saved with it has no commit to compare.
+    commits = {r["commit"] for r in reports if "commit" in r}
+    if len(commits) > 1:
+        raise BenchmarkError(f"the shards ran different commits: {sorted(map(str, commits))}")
+    rows: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    seen: set[str] = set()
+    for report in reports:
+        per = report["per_problem"]
+        both = {r["task_id"] for r in per["single_shot"]} & {r["task_id"] for r in per["pipeline"]}
+        twice = both & seen
+        if twice:
+            raise BenchmarkError(f"problems in more than one shard: {sorted(twice)}")
+        seen |= both
+        for m in MODES:
+            rows[m] += [r for r in per[m] if r["task_id"] in both]
+    for m in MODES:
+        rows[m].sort(key=_task_number)
+    keep = ("benchmark", "command", "model", "max_tokens", "n_threads", "commit", "machine")
+    header = {k: r[k] for r in reversed(reports) for k in keep if k in r}
+    return {
+        **header,
+        "problems": len(rows["pipeline"]),
+        "shards": [
+            {
+                "start": r.get("start"),
+                "problems": len({x["task_id"] for x in r["per_problem"]["pipeline"]}),
+                "loadavg_before": r.get("loadavg_before"),
+                "loadavg_after": r.get("loadavg_after"),
+                "total_seconds": r.get("total_seconds"),
+                "stopped_early": "done" in r,
+            }
+            for r in reports
+        ],
+        **summarised(rows),
     }
 
 
@@ -317,18 +393,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.humaneval_bench")
     ap.add_argument("--limit", type=int, help="first N problems (default: all 164)")
     ap.add_argument("--max-tokens", type=int, default=512, help="token limit, both modes")
+    ap.add_argument("--start", type=int, default=0, help="skip the first K problems (a shard)")
+    ap.add_argument(
+        "--merge", type=Path, nargs="+", metavar="REPORT",
+        help="join the reports of a split run (final or .partial.json) instead of running",
+    )  # fmt: skip
     ap.add_argument("--out", type=Path, default=ROOT / ".tools" / "benchmarks" / "humaneval.json")
     args = ap.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        report = asyncio.run(
-            run(
-                args.limit,
-                args.max_tokens,
-                lambda m: print(m, file=sys.stderr, flush=True),
-                partial=args.out.with_suffix(".partial.json"),
+        if args.merge:
+            report = merge([json.loads(p.read_text(encoding="utf-8")) for p in args.merge])
+        else:
+            report = asyncio.run(
+                run(
+                    args.limit,
+                    args.max_tokens,
+                    lambda m: print(m, file=sys.stderr, flush=True),
+                    partial=args.out.with_suffix(".partial.json"),
+                    start=args.start,
+                )
             )
-        )
     except BenchmarkError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 2
