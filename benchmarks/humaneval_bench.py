@@ -199,11 +199,25 @@ async def run_one(
     }
     row["completed_not_parsing"] = row["status"] == "completed" and not row["syntax_ok"]
     if log.is_file():
-        files = [json.loads(line)["file"] for line in log.read_text(encoding="utf-8").splitlines()]
+        drawn = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        files = [c["file"] for c in drawn]
         verdicts = {f: await judge(problem, f, ws) for f in dict.fromkeys(files)}
         row["candidates"] = len(files)
         row["candidates_passing"] = sum(verdicts[f] for f in files)
         row["any_candidate_passes"] = any(verdicts.values())
+        # Each candidate's own verdict beside what the gates said of it, so a selection
+        # policy can be replayed from the JSON alone.
+        row["drawn"] = [
+            {
+                "temperature": c.get("temperature"),
+                "seconds": c.get("seconds"),
+                "truncated": c.get("truncated"),
+                "chosen": c.get("chosen"),
+                "gates": {g["name"]: g["passed"] for g in c.get("gates") or []},
+                "hidden_tests_pass": verdicts[c["file"]],
+            }
+            for c in drawn
+        ]
     return row
 
 
