@@ -381,6 +381,16 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _report(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchmarkError(f"{path}: not a benchmark report ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("per_problem"), dict):
+        raise BenchmarkError(f"{path}: not a benchmark report (no per_problem rows)")
+    return data
+
+
 def table(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines = [
@@ -417,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
         if args.merge:
-            report = merge([json.loads(p.read_text(encoding="utf-8")) for p in args.merge])
+            report = merge([_report(p) for p in args.merge])
         else:
             report = asyncio.run(
                 run(

@@ -67,3 +67,15 @@ def test_the_command_writes_the_merged_report(
     assert main(["--merge", *map(str, paths), "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8"))["problems"] == 3
     assert "| pass@1 | 33.3% | 33.3% |" in capsys.readouterr().out
+
+
+def test_a_missing_or_foreign_report_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text("[1, 2]", encoding="utf-8")
+    for path in (tmp_path / "missing.json", other):
+        assert main(["--merge", str(path), "--out", str(tmp_path / "all.json")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"benchmark error: {path}: not a benchmark report")
+    assert not (tmp_path / "all.json").exists()
