@@ -358,13 +358,16 @@ def table(report: dict[str, Any]) -> str:
     rows += _tabby_rows(report.get("tabby"))
     e2e = report.get("e2e")
     if isinstance(e2e, dict):
-        rows.append(
-            (
-                "one-file edit: our CLI, p50",
-                f"{e2e['cli']['command_to_edited_file']['p50_ms']} ms",
-                "",
-            )
-        )
+        for key, label in (("cli", "our CLI"), ("cli_warm", "our CLI, warm process")):
+            if isinstance(e2e.get(key), dict):
+                rows.append(
+                    (
+                        f"one-file edit: {label}, p50",
+                        f"{e2e[key]['command_to_edited_file']['p50_ms']} ms "
+                        f"(model time + {e2e[key]['minus_model_time_p50_ms']} ms)",
+                        "model time + ≤ 250 ms",
+                    )
+                )
         rows.append(
             (
                 "one-file edit: our server (warm), p50",
@@ -377,7 +380,7 @@ def table(report: dict[str, Any]) -> str:
                 (
                     "one-file edit: Aider, p50",
                     f"{e2e['aider']['command_to_edited_file']['p50_ms']} ms",
-                    f"{e2e['ratio_aider_to_cli']}x our CLI",
+                    f"{e2e['ratio_aider_to_cli']}x our CLI, {e2e['ratio_aider_to_cli_warm']}x warm",
                 )
             )
     ctx = report.get("context")

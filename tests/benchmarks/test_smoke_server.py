@@ -66,6 +66,8 @@ def test_outcome_tracking_figures(report: dict[str, Any]) -> None:
 def test_end_to_end_figures(report: dict[str, Any]) -> None:
     e2e = report["e2e"]
     summary(e2e, "cli", "command_to_edited_file")
+    summary(e2e, "cli_warm", "command_to_edited_file")  # every run a fork of the warm process
+    assert e2e["cli_warm"]["warm_process"] is True and e2e["cli"]["warm_process"] is False
     summary(e2e, "server", "warm_command_to_edited_document")
     summary(e2e, "server", "cold_process_start_to_edited_document")
     # Aider is opt-in (--with-aider): the report says so instead of showing zeros.

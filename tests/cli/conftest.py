@@ -44,6 +44,9 @@ def cli_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     # A hang guard that fires aborts the command (SIGABRT) and shows where it was stuck:
     # faulthandler prints every thread's stack on that signal.
     env["PYTHONFAULTHANDLER"] = "1"
+    # A warm process the developer started (`tta-codegen daemon start`) is not this test's:
+    # tests/cli/test_warm.py turns it back on with a private one.
+    env["TTA_CODEGEN_NO_DAEMON"] = "1"
     env.update(extra or {})
     return env
 

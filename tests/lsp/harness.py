@@ -224,6 +224,7 @@ def server_env(extra: dict[str, str] | None = None, home: Path | None = None) ->
         env["XDG_CONFIG_HOME"] = str(home / ".config")
         env["XDG_DATA_HOME"] = str(home / ".local" / "share")
         env["XDG_CACHE_HOME"] = str(home / ".cache")
+    env["TTA_CODEGEN_NO_DAEMON"] = "1"  # never a warm process the developer started
     env.update(extra or {})
     return env
 

@@ -258,7 +258,11 @@ async def test_user_typing_races_edits_with_strict_versions(
     typed = 0
     while not answer_task.done() and typed < 15:
         await asyncio.sleep(0.007)
-        editor.type_text(uri, 2, 0, "#")  # into the tail line, below the region
+        # Into the tail line, below the region: the last line, wherever the code streamed
+        # so far has pushed it (a fixed line 2 lands inside the code once a second line
+        # has arrived, which a faster start makes likely).
+        tail = editor.text(uri).count("\n") - 1
+        editor.type_text(uri, tail, 0, "#")
         typed += 1
     answer = await answer_task
     assert answer["status"] == "completed", answer

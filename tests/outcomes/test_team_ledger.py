@@ -128,6 +128,8 @@ def test_killing_the_database_mid_run_loses_and_duplicates_nothing(
         and len((tmp_path / f"uids{i}").read_text().splitlines()) >= 60
         for i in range(4)
     ):
+        ended = [p for p in procs if p.poll() is not None]
+        assert not ended, ended[0].communicate()[1][-2000:]  # a writer died before its run
         time.sleep(0.02)
     cluster.stop("immediate")  # a crash: no clean shutdown, connections cut
     time.sleep(1.0)  # an outage the writers live through (longer on a busy machine: fine)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tta_codegen.prompts.library import PromptLibrary
-from tta_codegen.prompts.loader import PromptError
+from tta_codegen.prompts.loader import PromptError, builtin_prompts_dir
+from tta_codegen.prompts.roots import PromptRoot
 
 from .conftest import builtins, template, write
 
@@ -201,3 +202,44 @@ def test_templates_cannot_read_files_outside_the_prompt_folders(
         library.render_template("reader", {}, builtins())
     problems = [p for p in library.problems if p.file.endswith("reader.j2")]
     assert problems and "not found" in problems[0].reason
+
+
+def test_libraries_share_parsed_templates_until_a_file_changes(tmp_path: Path) -> None:
+    """Each workspace has its own library; a template file settled on disk is parsed once for
+    all of them (the warm process parses the built-ins once for every fork), keyed on its
+    size and mtime, so any edit is read again and checked in each library's own folders."""
+    shared = tmp_path / "shared"
+    path = write(shared / "greeting.j2", template("Shared"))
+    settled = path.stat().st_mtime_ns - 10_000_000_000  # 10 s ago: no longer racy
+    os.utime(path, ns=(settled, settled))
+
+    def library_in(ws: Path) -> PromptLibrary:
+        roots = [
+            PromptRoot(ws / ".tta-codegen" / "prompts", "workspace"),
+            PromptRoot(shared, "user"),
+        ]
+        return PromptLibrary([*roots, PromptRoot(builtin_prompts_dir(), "builtin", True)])
+
+    assert library_in(tmp_path / "a").get("greeting").meta.title == "Shared"
+    # Same size, same mtime: the parse is reused, even though the text changed underneath.
+    path.write_text(template("Sharex"), encoding="utf-8")
+    os.utime(path, ns=(settled, settled))
+    assert library_in(tmp_path / "b").get("greeting").meta.title == "Shared"
+    # Any change of mtime (an editor's save) is read again.
+    os.utime(path, ns=(settled + 1, settled + 1))
+    assert library_in(tmp_path / "c").get("greeting").meta.title == "Sharex"
+    # A broken edit is a problem at once, and fixed again when fixed.
+    path.write_text("{#---\ntitle = 3\n---#}\n", encoding="utf-8")
+    os.utime(path, ns=(settled + 2, settled + 2))
+    broken = library_in(tmp_path / "d")
+    assert broken.find("greeting") is None and "greeting.j2" in broken.problems[0].file
+    path.write_text(template("Fixed"), encoding="utf-8")
+    os.utime(path, ns=(settled + 3, settled + 3))
+    assert library_in(tmp_path / "e").get("greeting").meta.title == "Fixed"
+    # The checks that depend on the other folders still run per library: a workspace whose
+    # shared block lacks what the template extends reports it, from the same parse.
+    ws = tmp_path / "f"
+    write(ws / ".tta-codegen" / "prompts" / "_base" / "task.j2", "{% block task %}{% endblock %")
+    shadowed = library_in(ws)
+    assert shadowed.find("greeting") is None
+    assert any("syntax error" in p.reason for p in shadowed.problems)

@@ -37,6 +37,7 @@ EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 # name -> (module under tta_codegen.cli, one-line help shown by `tta-codegen --help`).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "daemon": ("daemon", "Keep a warm process so commands start fast (start, stop, status)."),
     "doctor": ("doctor", "Check the configuration, keys, providers and model files."),
     "generate": ("generate", "Generate code from a description (stdout, --out or --file)."),
     "implement": ("rewrite", "Write the body of a stub function in --file, in place."),

@@ -35,7 +35,6 @@ import jinja2.meta
 from tta_codegen.prompts.loader import LibraryLoader, PromptError, make_environment, render
 from tta_codegen.prompts.meta import (
     BUILTIN_VARIABLES,
-    ParsedHeader,
     PromptMeta,
     TemplateProblem,
     parse_header,
@@ -171,6 +170,7 @@ class PromptLibrary:
         return tuple(entries), tuple(folders)
 
     def _load(self, signature: _Signature) -> _State:
+        settled_before = time.time_ns() - _RACY_NS  # files older than this may be reused
         problems: list[TemplateProblem] = []
         env = make_environment([r.path for r in self.roots])
         allowed = set(BUILTIN_VARIABLES) | set(env.globals)
@@ -180,11 +180,12 @@ class PromptLibrary:
                 problems.append(TemplateProblem(str(root.path), 0, "prompt folder does not exist"))
                 continue
             seen: dict[str, Path] = {}
-            for _, file, _, _ in (e for e in signature if e[0] == index):
+            for _, file, mtime, size in (e for e in signature if e[0] == index):
                 path = Path(file)
                 if not _is_template(root.path, path):
                     continue
-                loaded = _load_template(env, root, path, allowed)
+                stamp = (mtime, size) if mtime < settled_before else None
+                loaded = _load_template(env, root, path, allowed, stamp)
                 if isinstance(loaded, TemplateProblem):
                     problems.append(loaded)
                     continue
@@ -341,39 +342,78 @@ def _is_template(root: Path, path: Path) -> bool:
     return not any(part.startswith("_") for part in path.relative_to(root).parts)
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """What a template file says on its own, a function of its text and folder alone:
+    its header and metadata, the templates it includes and the variables it uses."""
+
+    source: str
+    meta: PromptMeta
+    refs: tuple[str | None, ...]
+    undeclared: frozenset[str]
+
+
+# Parsing and analysing a template is ~2 ms of Jinja work each; a library (one per
+# workspace) reads all of them. Each file's _Parsed is kept by (path, folder, mtime, size)
+# for files settled on disk (see _RACY_NS), so another workspace's library, a reload after
+# one template changed, and the forks of the warm process (which read the built-in library
+# once, tta_codegen.cli.warm) parse only what changed. Checks that depend on the other
+# files (includes found, variables allowed) still run at every load.
+_PARSED: dict[tuple[str, str, int, int], _Parsed | TemplateProblem] = {}
+_PARSED_MAX = 2048
+
+
 def _load_template(
-    env: jinja2.Environment, root: PromptRoot, path: Path, allowed: set[str]
+    env: jinja2.Environment,
+    root: PromptRoot,
+    path: Path,
+    allowed: set[str],
+    stamp: tuple[int, int] | None = None,
 ) -> PromptTemplate | TemplateProblem:
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return TemplateProblem(str(path), 1, f"cannot be read: {exc}")
+    rel = path.relative_to(root.path)
+    category = rel.parts[0] if len(rel.parts) > 1 else "custom"
+    key = (str(path), category, *stamp) if stamp is not None else None
+    parsed = _PARSED.get(key) if key is not None else None
+    if parsed is None:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return TemplateProblem(str(path), 1, f"cannot be read: {exc}")
+        parsed = _parse(env, source, path, category)
+        if key is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = parsed
+    if isinstance(parsed, TemplateProblem):
+        return parsed
+    problem = _check_source(env, parsed, path, allowed)
+    if problem is not None:
+        return problem
+    return PromptTemplate(parsed.meta, path, root.origin)
+
+
+def _parse(
+    env: jinja2.Environment, source: str, path: Path, category: str
+) -> _Parsed | TemplateProblem:
     header = parse_header(source, str(path))
     if isinstance(header, TemplateProblem):
         return header
-    rel = path.relative_to(root.path)
-    meta = validate_meta(header, path, rel.parts[0] if len(rel.parts) > 1 else "custom")
+    meta = validate_meta(header, path, category)
     if isinstance(meta, TemplateProblem):
         return meta
-    problem = _check_source(env, source, path, header, meta, allowed)
-    if problem is not None:
-        return problem
-    return PromptTemplate(meta, path, root.origin)
-
-
-def _check_source(
-    env: jinja2.Environment,
-    source: str,
-    path: Path,
-    header: ParsedHeader,
-    meta: PromptMeta,
-    allowed: set[str],
-) -> TemplateProblem | None:
     try:
         ast = env.parse(source, path.name, str(path))
     except jinja2.TemplateSyntaxError as exc:
         return TemplateProblem(str(path), exc.lineno, f"template syntax error: {exc.message}")
-    for ref in jinja2.meta.find_referenced_templates(ast):
+    refs = tuple(jinja2.meta.find_referenced_templates(ast))
+    return _Parsed(source, meta, refs, frozenset(jinja2.meta.find_undeclared_variables(ast)))
+
+
+def _check_source(
+    env: jinja2.Environment, parsed: _Parsed, path: Path, allowed: set[str]
+) -> TemplateProblem | None:
+    source, meta = parsed.source, parsed.meta
+    for ref in parsed.refs:
         if ref is None:
             continue  # a computed name: checked when it renders
         try:
@@ -384,7 +424,7 @@ def _check_source(
             return TemplateProblem(
                 exc.filename or ref, exc.lineno, f"template syntax error: {exc.message}"
             )
-    unknown = sorted(jinja2.meta.find_undeclared_variables(ast) - allowed - set(meta.variables))
+    unknown = sorted(parsed.undeclared - allowed - set(meta.variables))
     if unknown:
         return TemplateProblem(
             str(path),
@@ -392,7 +432,6 @@ def _check_source(
             f"uses undeclared variable {unknown[0]!r}: declare it under [variables.{unknown[0]}] "
             f"in the header (built-in variables: {', '.join(BUILTIN_VARIABLES)})",
         )
-    del header
     return None
 
 

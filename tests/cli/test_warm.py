@@ -1,0 +1,247 @@
+"""The warm process (``tta-codegen daemon``): commands forked from it behave as their own.
+
+Real processes throughout: ``daemon start`` starts the warm process in a private
+``XDG_RUNTIME_DIR``, and the real ``tta-codegen`` console script (not the test fork server)
+hands its command to it. Each test stops what it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import cli_env, fake_config, run_in_terminal, trust_folder
+from tests.fakes.provider import FakeProvider, Reply
+from tests.guards import HANG_GUARD_S
+from tta_codegen.cli import warm
+
+SCRIPT = str(Path(sys.executable).parent / "tta-codegen")
+GOOD = "```python\ndef add(a, b):\n    return a + b\n```\n"
+BROKEN = "```python\ndef add(a, b)\n    return a + b\n```\n"
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR (short: a socket's path has a ~100-byte limit); any warm
+    process still listening in it is told to stop afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="tta-run-"))
+    folder.chmod(0o700)
+    try:
+        yield folder
+    finally:
+        for sock in folder.glob("tta-codegen/warm-*.sock"):
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as conn:
+                conn.connect(str(sock))
+                warm.send(conn, {"op": "stop"})
+                conn.recv(1 << 16)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def warm_env(home: Path, runtime: Path, **extra: str) -> dict[str, str]:
+    return cli_env(home, {"TTA_CODEGEN_NO_DAEMON": "", "XDG_RUNTIME_DIR": str(runtime), **extra})
+
+
+async def tta(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        SCRIPT, *args, cwd=cwd, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)  # a hang guard only
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def status(cwd: Path, env: dict[str, str]) -> str:
+    code, out, err = await tta("daemon", "status", cwd=cwd, env=env)
+    assert code == 0, err
+    return out
+
+
+def served(text: str) -> int:
+    return int(text.split(" command(s) served")[0].rsplit(" ", 1)[1])
+
+
+async def start(cwd: Path, env: dict[str, str], *extra: str) -> int:
+    code, out, err = await tta("daemon", "start", *extra, cwd=cwd, env=env)
+    assert code == 0, err
+    assert "warm process ready" in out or "already running" in out, out
+    return int(out.split("pid ")[1].split(",")[0].split(")")[0])
+
+
+def workspace(
+    tmp_path: Path, fake: FakeProvider, env: dict[str, str], key_env: str | None = None
+) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "tta-codegen.toml").write_text(fake_config(fake.base_url, api_key_env=key_env))
+    trust_folder(ws, env)
+    return ws
+
+
+async def test_a_command_runs_in_the_warm_process_with_the_callers_files_and_exit_code(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    env = warm_env(tmp_path, runtime)
+    ws = workspace(tmp_path, fake, env)
+    assert "not running" in await status(ws, env)
+    pid = await start(ws, env)
+    assert served(await status(ws, env)) == 0
+
+    fake.add(Reply.text(GOOD), times=1)
+    (ws / "m.py").write_text("x = 1\n")
+    code, out, err = await tta(
+        "generate", "add two numbers", "--file", "m.py", "--yes", cwd=ws, env=env
+    )
+    assert code == 0, err
+    assert (ws / "m.py").read_text() == "x = 1\n\n\ndef add(a, b):\n    return a + b\n"
+    assert "done:" in err  # the fork wrote to the caller's stderr
+    assert served(await status(ws, env)) == 1
+
+    # A failing answer: its exit code and its one line come back through the caller.
+    fake.add(Reply.text(BROKEN))
+    code, out, err = await tta(
+        "generate", "add", "--file", "m.py", "--yes", "--json", cwd=ws, env=env
+    )
+    assert code == 3, err
+    assert json.loads(out)["status"] == "gates_failed"
+    assert (ws / "m.py").read_text().count("def add") == 1  # nothing written
+    code, _, err = await tta("generate", "--no-such-flag", cwd=ws, env=env)
+    assert code == 2 and err.startswith("tta-codegen: "), err
+    assert served(await status(ws, env)) == 3
+    os.kill(pid, 0)  # still there: one fork per command, the warm process itself lives on
+
+
+async def test_each_command_gets_its_own_environment_and_the_warm_process_keeps_none(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    env = warm_env(tmp_path, runtime, FAKE_KEY="sk-started-with")
+    ws = workspace(tmp_path, fake, env, key_env="FAKE_KEY")
+    pid = await start(ws, env)
+    fake.add(Reply.text(GOOD))
+    for key in ("sk-first", "sk-second"):
+        code, _, err = await tta("generate", "add", cwd=ws, env={**env, "FAKE_KEY": key})
+        assert code == 0, err
+    assert [r.headers.get("authorization") for r in fake.requests] == [
+        "Bearer sk-first",
+        "Bearer sk-second",
+    ]
+    own = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"sk-started-with" not in own and b"FAKE_KEY" not in own
+
+
+async def test_ctrl_c_reaches_the_fork_and_leaves_the_file_as_it_was(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    env = warm_env(tmp_path, runtime)
+    ws = workspace(tmp_path, fake, env)
+    await start(ws, env)
+    fake.add(Reply(chunks=["```python\ndef add(a, b):\n"], hang=True))
+    (ws / "m.py").write_text("x = 1\n")
+    proc = await asyncio.create_subprocess_exec(
+        SCRIPT, "generate", "add", "--file", "m.py", "--yes", cwd=ws, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    for _ in range(int(HANG_GUARD_S * 20)):  # until the model is streaming
+        if fake.requests:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)
+    assert proc.returncode == 130, err.decode()
+    assert "nothing was written" in err.decode()
+    assert (ws / "m.py").read_text() == "x = 1\n"
+
+
+async def test_a_terminal_stays_a_terminal_for_the_confirmation_prompt(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    env = warm_env(tmp_path, runtime)
+    ws = workspace(tmp_path, fake, env)
+    await start(ws, env)
+    fake.add(Reply.text(GOOD))
+    (ws / "m.py").write_text("x = 1\n")
+    code, screen = await asyncio.to_thread(
+        run_in_terminal, ["generate", "add", "--file", "m.py"], ws, env, b"y\n"
+    )
+    assert code == 0, screen
+    assert "Write " in screen  # asked on the terminal: the fork saw a tty
+    assert "def add" in (ws / "m.py").read_text()
+    assert served(await status(ws, env)) == 1
+
+
+async def test_stop_idle_end_and_an_unsafe_folder_fall_back_to_a_process_per_command(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    env = warm_env(tmp_path, runtime)
+    ws = workspace(tmp_path, fake, env)
+    fake.add(Reply.text(GOOD))
+
+    pid = await start(ws, env)
+    code, out, _ = await tta("daemon", "stop", cwd=ws, env=env)
+    assert code == 0 and out.strip() == "stopped"
+    assert "not running" in await status(ws, env)
+    code, _, err = await tta("generate", "add", cwd=ws, env=env)  # runs in its own process
+    assert code == 0, err
+    _gone(pid)
+
+    pid = await start(ws, env, "--idle-minutes", "0.01")  # 0.6 s
+    _gone(pid, within=HANG_GUARD_S)
+    assert not list((runtime / "tta-codegen").glob("*.sock"))
+
+    # A socket folder anyone can write to: refused, in one line; commands still run.
+    (runtime / "tta-codegen").chmod(0o777)
+    code, out, err = await tta("daemon", "start", cwd=ws, env=env)
+    assert code == 1 and err.count("\n") == 1 and "mode 0700" in err, err
+    code, _, err = await tta("generate", "add", cwd=ws, env=env)
+    assert code == 0, err
+
+
+def _gone(pid: int, within: float = 5.0) -> None:
+    """``pid`` has ended (a zombie counts: nobody here is its parent to reap it)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"warm process {pid} still runs")
+
+
+def test_the_install_key_changes_when_a_source_file_changes(tmp_path: Path) -> None:
+    """A warm process of older code is never used: its socket has another name."""
+    import tta_codegen
+
+    copy = tmp_path / "copy"
+    shutil.copytree(Path(tta_codegen.__file__).parent, copy / "tta_codegen")
+    probe = [
+        sys.executable,
+        "-c",
+        "from tta_codegen.cli.warm import install_key; print(install_key())",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+
+    def key() -> str:
+        return subprocess.run(probe, env=env, capture_output=True, text=True, check=True).stdout
+
+    before = key()
+    assert key() == before
+    engine = copy / "tta_codegen" / "engine.py"
+    engine.write_text(engine.read_text() + "\n# edited\n")
+    assert key() != before
