@@ -171,3 +171,16 @@ async def test_a_failed_answer_carries_what_streamed(
     answer = json.loads(r.stdout)
     assert answer["status"] == "failed"
     assert answer["usage"] == {"prompt_tokens": 430, "completion_tokens": 63}
+
+
+async def test_names_with_colons_are_printed_as_they_are(
+    ws: Path, fake: FakeProvider, cli: RunCli
+) -> None:
+    """rich turns ``:rocket:`` into an emoji unless told not to: a file named so must be
+    reported by its name (and rich's 3,600-entry emoji table is not loaded for it)."""
+    use_fake(ws, fake)
+    fake.add(Reply.text(GOOD))
+    r = await cli("generate", "add two numbers", "--out", ":rocket:.py", "--yes")
+    assert r.code == 0, r.stderr
+    assert (ws / ":rocket:.py").exists()
+    assert "→ :rocket:.py" in r.stderr, r.stderr

@@ -353,7 +353,7 @@ async def check_agent(config: Config) -> list[Check]:
 @trust_option
 def doctor(timeout: float, trust_workspace: bool) -> None:
     """Check the configuration, keys, providers and model files, and say what to fix."""
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     checks = asyncio.run(run_checks(Path.cwd(), timeout, trust_workspace))
     for check in checks:
         line = f"{_MARK[check.status]} {escape(check.what)}"

@@ -169,7 +169,7 @@ def generate(
     trust_workspace: bool,
 ) -> None:
     """Generate code for DESCRIPTION and print it, write it (--out) or insert it (--file)."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False)
     if not description.strip() and template is None:
         raise click.BadParameter(
             "must not be empty (or give --template ID)", param_hint="DESCRIPTION"

@@ -114,7 +114,7 @@ def implement(
 ) -> None:
     """Write the body of a stub in --file (body only a docstring, pass, ... or
     raise NotImplementedError), keeping its signature, decorators and docstring."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False)
     if (line is None) == (symbol is None):
         raise click.UsageError("give the function with either --line N or --symbol NAME")
     text = _read(err, file_, will_write=not delivery.show_diff)
@@ -159,7 +159,7 @@ def refine(
     delivery: Delivery,
 ) -> None:
     """Rewrite --lines A-B of --file following INSTRUCTION (like tta.refine)."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, emoji=False)
     if not instruction.strip():
         raise click.BadParameter("must not be empty (say what to change)", param_hint="INSTRUCTION")
     m = _LINES.match(lines)

@@ -49,7 +49,7 @@ def warn_untrusted(console: Console, message: str | None) -> None:
 @click.option("--revoke", is_flag=True, help="Forget the folder: its config is untrusted again.")
 def trust_command(directory: Path | None, revoke: bool) -> None:
     """Trust DIR's own config (default: the current folder) until it changes."""
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     root = (directory or Path.cwd()).resolve()
     if revoke:
         store = trust.record(root, None)

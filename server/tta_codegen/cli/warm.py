@@ -472,6 +472,10 @@ def preload() -> None:
     for module in FIRST_REQUEST_IMPORTS:
         importlib.import_module(module)
     load_subcommands()
+    from tta_codegen.models.registry import PROVIDER_KINDS  # each imported at first use
+
+    for target in PROVIDER_KINDS.values():
+        importlib.import_module(target.partition(":")[0])
     # The built-in prompt library, parsed once: each fork's library (its workspace's)
     # then parses only the workspace's own templates (prompts/library.py: _PARSED).
     from tta_codegen.prompts.library import library_for
