@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--runs",
         type=int,
-        help="samples per figure (default: lsp 50 per line, tabby 30 per client)",
+        help="samples per figure (default: lsp 50 per line, tabby 30 per client, e2e 3 per tool)",
     )
     ap.add_argument("--no-stdlib", action="store_true", help="skip the stdlib-indexing RSS figure")
     ap.add_argument(
@@ -139,6 +139,8 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.e2e_bench import E2EConfig, run
 
     cfg = E2EConfig(runs=1 if args.quick else 3, with_aider=args.with_aider)
+    if args.runs:  # every tool the same number of times (Aider ~7 s a run)
+        cfg.runs = args.runs
     return asyncio.run(run(cfg, _log))
 
 
