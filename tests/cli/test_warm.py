@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pty
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ import pytest
 from tests.cli.conftest import cli_env, fake_config, run_in_terminal, trust_folder
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
+from tests.lsp.harness import python_module_command
 from tta_codegen.cli import warm
 
 SCRIPT = str(Path(sys.executable).parent / "tta-codegen")
@@ -245,3 +247,25 @@ def test_the_install_key_changes_when_a_source_file_changes(tmp_path: Path) -> N
     engine = copy / "tta_codegen" / "engine.py"
     engine.write_text(engine.read_text() + "\n# edited\n")
     assert key() != before
+
+
+def test_a_fork_buffers_its_streams_as_a_fresh_process_would() -> None:
+    """stderr by line always (llama.cpp's load messages, printed while fd 2 points at a log
+    file, were held back by a block-buffered stderr and came out after it), stdout by line
+    only on a terminal. The fork server's forks go through the same code as the warm
+    process's."""
+    command = python_module_command("tests.cli.stream_probe")
+    assert "forkserver.py" in " ".join(command)  # forked, not a process of its own
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert piped.returncode == 0, piped.stderr
+    assert "stdout line_buffering=False" in piped.stderr
+    assert "stderr line_buffering=True" in piped.stderr
+    leader, follower = pty.openpty()
+    try:
+        on_tty = subprocess.run(
+            command, stdout=follower, stderr=subprocess.PIPE, text=True, timeout=HANG_GUARD_S
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert "stdout line_buffering=True" in on_tty.stderr, on_tty.stderr

@@ -429,11 +429,13 @@ def _child(conn: socket.socket, fds: list[int], request: dict[str, Any], run: Ru
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        # The streams were set up for the warm process's own (a null device): a terminal
-        # now gets its lines as they are written, as a fresh process would give them.
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(AttributeError, ValueError, OSError):
-                stream.reconfigure(line_buffering=stream.isatty())  # type: ignore[union-attr]
+        # Buffered as a fresh process's would be for these descriptors: stdout by line on a
+        # terminal, else in blocks; stderr always by line (Python 3.9+). The warm process's
+        # own were set up for a pipe.
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            sys.stdout.reconfigure(line_buffering=sys.stdout.isatty())  # type: ignore[union-attr]
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         os.environ.clear()
         os.environ.update(request["env"])
         if os.environ.get("PYTHONFAULTHANDLER"):  # read at start-up by a real interpreter
