@@ -1,8 +1,8 @@
 """The warm process (``tta-codegen daemon``): commands forked from it behave as their own.
 
 Real processes throughout: ``daemon start`` starts the warm process in a private
-``XDG_RUNTIME_DIR``, and the real ``tta-codegen`` console script (not the test fork server)
-hands its command to it. Each test stops what it started.
+``XDG_RUNTIME_DIR``, and the real command (``run_cli(process=True)``: not the test fork
+server) hands its command to it. Each test stops what it started.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import os
 import pty
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,16 +20,23 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cli.conftest import cli_env, fake_config, run_in_terminal, trust_folder
+from tests.cli.conftest import (
+    CliResult,
+    cli_env,
+    fake_config,
+    run_cli,
+    run_in_terminal,
+    trust_folder,
+)
 from tests.fakes.provider import FakeProvider, Reply
 from tests.guards import HANG_GUARD_S
 from tests.lsp.harness import python_module_command
 from tta_codegen.cli import warm
 
-SCRIPT = str(Path(sys.executable).parent / "tta-codegen")
 GOOD = "```python\ndef add(a, b):\n    return a + b\n```\n"
 BROKEN = "```python\ndef add(a, b)\n    return a + b\n```\n"
 
@@ -56,20 +62,14 @@ def warm_env(home: Path, runtime: Path, **extra: str) -> dict[str, str]:
     return cli_env(home, {"TTA_CODEGEN_NO_DAEMON": "", "XDG_RUNTIME_DIR": str(runtime), **extra})
 
 
-async def tta(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        SCRIPT, *args, cwd=cwd, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)  # a hang guard only
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+async def tta(*args: str, cwd: Path, env: dict[str, str], **kw: Any) -> CliResult:
+    return await run_cli(*args, cwd=cwd, env=env, process=True, **kw)
 
 
 async def status(cwd: Path, env: dict[str, str]) -> str:
-    code, out, err = await tta("daemon", "status", cwd=cwd, env=env)
-    assert code == 0, err
-    return out
+    r = await tta("daemon", "status", cwd=cwd, env=env)
+    assert r.code == 0, r.stderr
+    return r.stdout
 
 
 def served(text: str) -> int:
@@ -77,10 +77,10 @@ def served(text: str) -> int:
 
 
 async def start(cwd: Path, env: dict[str, str], *extra: str) -> int:
-    code, out, err = await tta("daemon", "start", *extra, cwd=cwd, env=env)
-    assert code == 0, err
-    assert "warm process ready" in out or "already running" in out, out
-    return int(out.split("pid ")[1].split(",")[0].split(")")[0])
+    r = await tta("daemon", "start", *extra, cwd=cwd, env=env)
+    assert r.code == 0, r.stderr
+    assert "warm process ready" in r.stdout or "already running" in r.stdout, r.stdout
+    return int(r.stdout.split("pid ")[1].split(",")[0].split(")")[0])
 
 
 def workspace(
@@ -89,8 +89,20 @@ def workspace(
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "tta-codegen.toml").write_text(fake_config(fake.base_url, api_key_env=key_env))
+    (ws / "m.py").write_text("x = 1\n")
     trust_folder(ws, env)
     return ws
+
+
+async def warm_workspace(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> tuple[Path, dict[str, str]]:
+    """A trusted workspace on the fake (``m.py`` holds ``x = 1``), its environment, and the
+    warm process started."""
+    env = warm_env(tmp_path, runtime)
+    ws = workspace(tmp_path, fake, env)
+    await start(ws, env)
+    return ws, env
 
 
 async def test_a_command_runs_in_the_warm_process_with_the_callers_files_and_exit_code(
@@ -103,25 +115,20 @@ async def test_a_command_runs_in_the_warm_process_with_the_callers_files_and_exi
     assert served(await status(ws, env)) == 0
 
     fake.add(Reply.text(GOOD), times=1)
-    (ws / "m.py").write_text("x = 1\n")
-    code, out, err = await tta(
-        "generate", "add two numbers", "--file", "m.py", "--yes", cwd=ws, env=env
-    )
-    assert code == 0, err
+    r = await tta("generate", "add two numbers", "--file", "m.py", "--yes", cwd=ws, env=env)
+    assert r.code == 0, r.stderr
     assert (ws / "m.py").read_text() == "x = 1\n\n\ndef add(a, b):\n    return a + b\n"
-    assert "done:" in err  # the fork wrote to the caller's stderr
+    assert "done:" in r.stderr  # the fork wrote to the caller's stderr
     assert served(await status(ws, env)) == 1
 
     # A failing answer: its exit code and its one line come back through the caller.
     fake.add(Reply.text(BROKEN))
-    code, out, err = await tta(
-        "generate", "add", "--file", "m.py", "--yes", "--json", cwd=ws, env=env
-    )
-    assert code == 3, err
-    assert json.loads(out)["status"] == "gates_failed"
+    r = await tta("generate", "add", "--file", "m.py", "--yes", "--json", cwd=ws, env=env)
+    assert r.code == 3, r.stderr
+    assert json.loads(r.stdout)["status"] == "gates_failed"
     assert (ws / "m.py").read_text().count("def add") == 1  # nothing written
-    code, _, err = await tta("generate", "--no-such-flag", cwd=ws, env=env)
-    assert code == 2 and err.startswith("tta-codegen: "), err
+    r = await tta("generate", "--no-such-flag", cwd=ws, env=env)
+    assert r.code == 2 and r.stderr.startswith("tta-codegen: "), r.stderr
     assert served(await status(ws, env)) == 3
     os.kill(pid, 0)  # still there: one fork per command, the warm process itself lives on
 
@@ -134,8 +141,8 @@ async def test_each_command_gets_its_own_environment_and_the_warm_process_keeps_
     pid = await start(ws, env)
     fake.add(Reply.text(GOOD))
     for key in ("sk-first", "sk-second"):
-        code, _, err = await tta("generate", "add", cwd=ws, env={**env, "FAKE_KEY": key})
-        assert code == 0, err
+        r = await tta("generate", "add", cwd=ws, env={**env, "FAKE_KEY": key})
+        assert r.code == 0, r.stderr
     assert [r.headers.get("authorization") for r in fake.requests] == [
         "Bearer sk-first",
         "Bearer sk-second",
@@ -147,35 +154,23 @@ async def test_each_command_gets_its_own_environment_and_the_warm_process_keeps_
 async def test_ctrl_c_reaches_the_fork_and_leaves_the_file_as_it_was(
     tmp_path: Path, fake: FakeProvider, runtime: Path
 ) -> None:
-    env = warm_env(tmp_path, runtime)
-    ws = workspace(tmp_path, fake, env)
-    await start(ws, env)
+    ws, env = await warm_workspace(tmp_path, fake, runtime)
     fake.add(Reply(chunks=["```python\ndef add(a, b):\n"], hang=True))
-    (ws / "m.py").write_text("x = 1\n")
-    proc = await asyncio.create_subprocess_exec(
-        SCRIPT, "generate", "add", "--file", "m.py", "--yes", cwd=ws, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    r = await tta(
+        "generate", "add", "--file", "m.py", "--yes", cwd=ws, env=env,
+        interrupt_when=lambda: bool(fake.requests),  # once the model is streaming
     )  # fmt: skip
-    for _ in range(int(HANG_GUARD_S * 20)):  # until the model is streaming
-        if fake.requests:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = await asyncio.wait_for(proc.communicate(), HANG_GUARD_S)
-    assert proc.returncode == 130, err.decode()
-    assert "nothing was written" in err.decode()
+    assert r.code == 130, r.stderr
+    assert "nothing was written" in r.stderr
     assert (ws / "m.py").read_text() == "x = 1\n"
+    assert served(await status(ws, env)) == 1
 
 
 async def test_a_terminal_stays_a_terminal_for_the_confirmation_prompt(
     tmp_path: Path, fake: FakeProvider, runtime: Path
 ) -> None:
-    env = warm_env(tmp_path, runtime)
-    ws = workspace(tmp_path, fake, env)
-    await start(ws, env)
+    ws, env = await warm_workspace(tmp_path, fake, runtime)
     fake.add(Reply.text(GOOD))
-    (ws / "m.py").write_text("x = 1\n")
     code, screen = await asyncio.to_thread(
         run_in_terminal, ["generate", "add", "--file", "m.py"], ws, env, b"y\n"
     )
@@ -193,11 +188,11 @@ async def test_stop_idle_end_and_an_unsafe_folder_fall_back_to_a_process_per_com
     fake.add(Reply.text(GOOD))
 
     pid = await start(ws, env)
-    code, out, _ = await tta("daemon", "stop", cwd=ws, env=env)
-    assert code == 0 and out.strip() == "stopped"
+    r = await tta("daemon", "stop", cwd=ws, env=env)
+    assert r.code == 0 and r.stdout.strip() == "stopped"
     assert "not running" in await status(ws, env)
-    code, _, err = await tta("generate", "add", cwd=ws, env=env)  # runs in its own process
-    assert code == 0, err
+    r = await tta("generate", "add", cwd=ws, env=env)  # runs in its own process
+    assert r.code == 0, r.stderr
     _gone(pid)
 
     pid = await start(ws, env, "--idle-minutes", "0.01")  # 0.6 s
@@ -206,10 +201,10 @@ async def test_stop_idle_end_and_an_unsafe_folder_fall_back_to_a_process_per_com
 
     # A socket folder anyone can write to: refused, in one line; commands still run.
     (runtime / "tta-codegen").chmod(0o777)
-    code, out, err = await tta("daemon", "start", cwd=ws, env=env)
-    assert code == 1 and err.count("\n") == 1 and "mode 0700" in err, err
-    code, _, err = await tta("generate", "add", cwd=ws, env=env)
-    assert code == 0, err
+    r = await tta("daemon", "start", cwd=ws, env=env)
+    assert r.code == 1 and r.stderr.count("\n") == 1 and "mode 0700" in r.stderr, r.stderr
+    r = await tta("generate", "add", cwd=ws, env=env)
+    assert r.code == 0, r.stderr
 
 
 def _gone(pid: int, within: float = 5.0) -> None:
