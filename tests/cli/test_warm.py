@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def runtime() -> Iterator[Path]:
     finally:
         for sock in folder.glob("tta-codegen/warm-*.sock"):
             with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as conn:
+                conn.settimeout(HANG_GUARD_S)  # a hang guard only
                 conn.connect(str(sock))
                 warm.send(conn, {"op": "stop"})
                 conn.recv(1 << 16)
@@ -264,3 +266,36 @@ def test_a_fork_buffers_its_streams_as_a_fresh_process_would() -> None:
         os.close(follower)
         os.close(leader)
     assert "stdout line_buffering=True" in on_tty.stderr, on_tty.stderr
+
+
+async def test_a_caller_that_never_sends_its_request_does_not_hold_up_the_others(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    ws, env = await warm_workspace(tmp_path, fake, runtime)
+    fake.add(Reply.text(GOOD))
+    (sock,) = (runtime / "tta-codegen").glob("warm-*.sock")
+    with socket.socket(socket.AF_UNIX) as silent:
+        silent.connect(str(sock))  # and says nothing (a stopped or stuck caller)
+        r = await tta("generate", "add", "--file", "m.py", "--yes", cwd=ws, env=env)
+        assert r.code == 0, r.stderr
+        assert served(await status(ws, env)) == 1  # the warm process ran it all the same
+
+
+async def test_ctrl_c_ends_a_command_the_warm_process_has_not_taken_yet(
+    tmp_path: Path, fake: FakeProvider, runtime: Path
+) -> None:
+    """Ctrl-C always ends the command: while the warm process is busy (here with a caller
+    that says nothing), the waiting command ends as a process interrupted at its start
+    would, and no fork of it runs afterwards."""
+    ws, env = await warm_workspace(tmp_path, fake, runtime)
+    fake.add(Reply.text(GOOD))
+    (sock,) = (runtime / "tta-codegen").glob("warm-*.sock")
+    with socket.socket(socket.AF_UNIX) as silent:
+        silent.connect(str(sock))
+        r = await tta(
+            "generate", "add", "--file", "m.py", "--yes", cwd=ws, env=env,
+            interrupt_when=lambda: True,
+        )  # fmt: skip
+    assert r.code == -signal.SIGINT, r
+    assert (ws / "m.py").read_text() == "x = 1\n"
+    assert served(await status(ws, env)) == 0 and not fake.requests

@@ -58,6 +58,7 @@ SUPPORTED = os.name == "posix" and hasattr(_socket, "AF_UNIX") and hasattr(_sock
 # What the caller passes on to its fork (SIGABRT: a hang guard's request for stacks).
 FORWARDED = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGABRT)
 
+REQUEST_TIMEOUT_S = 5.0
 NO_DAEMON_ENV = "TTA_CODEGEN_NO_DAEMON"  # set (non-empty, not "0"): always run in-process
 IDLE_S_DEFAULT = 30 * 60.0
 # Commands never run by the warm process: `serve` is long-lived (nothing to gain, and an
@@ -222,13 +223,17 @@ def forward(conn: _socket.socket, request: dict[str, Any]) -> int | None:
 
     def pass_on(signum: int, _frame: Any) -> None:
         forwarded.append(signum)
-        if fork:
-            try:  # noqa: SIM105  (contextlib is 6 ms of every command's start)
-                os.kill(fork[0], signum)
-            except ProcessLookupError:
-                pass
+        if not fork:
+            # No fork yet (or a stuck warm process): end here, as the command would. A
+            # fork made meanwhile is killed by the warm process when this caller is gone.
+            _signal.signal(signum, _signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        try:  # noqa: SIM105  (contextlib is 6 ms of every command's start)
+            os.kill(fork[0], signum)
+        except ProcessLookupError:
+            pass
 
-    # From before the request: a Ctrl-C that lands while the fork is being made reaches it.
     previous = {signum: _signal.signal(signum, pass_on) for signum in FORWARDED}
     try:
         request = {**request, "env": dict(os.environ), "cwd": os.getcwd()}
@@ -238,15 +243,7 @@ def forward(conn: _socket.socket, request: dict[str, Any]) -> int | None:
         conn.close()
         for signum, handler in previous.items():
             _signal.signal(signum, handler)
-        if forwarded:  # interrupted, and nothing ran: end as that signal would have
-            _signal.signal(forwarded[-1], _signal.SIG_DFL)
-            os.kill(os.getpid(), forwarded[-1])
         return None  # the warm process went away before it forked: nothing ran
-    for signum in list(forwarded):  # arrived before the pid did
-        try:  # noqa: SIM105
-            os.kill(fork[0], signum)
-        except ProcessLookupError:
-            pass
     # Our copies of the pipes go: the fork holds them now, and a reader's end of file
     # (or a writer's) must depend on the fork alone.
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -336,7 +333,11 @@ def serve(
             if not _same_user(conn):
                 conn.close()
                 continue
+            # A caller sends its request at once; one that does not (stopped, stuck) must
+            # not hold up every other command.
+            conn.settimeout(REQUEST_TIMEOUT_S)
             request, fds = receive(conn, max_fds=3)
+            conn.settimeout(None)
         except (OSError, EOFError, ValueError):
             conn.close()
             continue
