@@ -71,15 +71,13 @@ PRELOAD = (
 def serve(sock_path: str) -> None:
     # Everything `tta-codegen serve` and the other subcommands import, imported once here.
     import importlib
-    import threading
 
     for module in PRELOAD:
         importlib.import_module(module)
     warm.preload()  # the subcommands and the first request's imports; freezes the heap
     _warm_converter()
 
-    # fork() copies only the calling thread: nothing imported may have started another.
-    assert threading.active_count() == 1, threading.enumerate()
+    warm.check_forkable()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(16)

@@ -42,7 +42,7 @@ def start(idle_minutes: float) -> None:
         path = warm.socket_path(create=True)
     except warm.WarmError as exc:
         fail(str(exc), EXIT_FAILED)
-    running = warm.control("status")
+    running = warm.control("status", path)
     if running is not None:
         click.echo(f"already running (pid {running['pid']}, socket {path})")
         sys.exit(EXIT_OK)

@@ -259,11 +259,12 @@ def forward(conn: _socket.socket, request: dict[str, Any]) -> int | None:
     return int(code)
 
 
-def control(op: str) -> dict[str, Any] | None:
-    """Ask this install's warm process for ``status`` or to ``stop``; None if none runs
-    (:class:`WarmError` if its folder is not safe to use)."""
+def control(op: str, path: str | None = None) -> dict[str, Any] | None:
+    """Ask this install's warm process (listening on ``path``, if the caller has it) for
+    ``status`` or to ``stop``; None if none runs (:class:`WarmError` if its folder is not
+    safe to use)."""
     try:
-        conn = _connect(socket_path())
+        conn = _connect(path or socket_path())
     except (OSError, _NoFolder):
         return None
     try:
@@ -375,6 +376,16 @@ def serve(
             continue
         forks[conn] = pid
         served += 1
+
+
+def check_forkable() -> None:
+    """Raise unless this process has one thread: fork() copies only the calling one, so a
+    thread something imported started would be missing, its locks held, in every fork.
+    Called before a fork server says it is ready."""
+    import threading
+
+    if threading.active_count() != 1:
+        raise RuntimeError(f"a fork server must have one thread: {threading.enumerate()}")
 
 
 def _still_ours(path: str, inode: int) -> bool:
@@ -498,16 +509,14 @@ def _run_command(request: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m tta_codegen.cli.warm SOCKET IDLE_S``: what ``daemon start`` starts."""
+    """The warm process, ``main([SOCKET, IDLE_S])``: what ``daemon start`` runs."""
     import contextlib
     import signal
     import socket
-    import threading
 
     path, idle_s = argv[0], float(argv[1])
     preload()
-    if threading.active_count() != 1:  # fork() copies only this thread
-        sys.exit(f"tta-codegen: a thread was started by an import: {threading.enumerate()}")
+    check_forkable()
     started = time.time()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = f"{path}.{os.getpid()}"
@@ -533,7 +542,3 @@ def main(argv: list[str]) -> None:
         if _still_ours(path, inode):
             with contextlib.suppress(OSError):
                 os.unlink(path)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
