@@ -109,6 +109,29 @@ def test_incremental_update_of_a_buffer_and_of_a_saved_file(ws: Path, tmp_path: 
     assert not index.update_text(ws / ".env", "SECRET=1")  # never indexed
 
 
+def test_kept_term_counts_never_hide_a_term_an_edit_adds(ws: Path, tmp_path: Path) -> None:
+    """The query planner keeps the document counts it looked up (store.DF_CACHE_MAX); a
+    word no file held when a query asked for it must still be found once an edit adds it,
+    and a bulk write forgets the counts."""
+    index = open_index(ws, tmp_path / "cache")
+    index.scan()
+    assert names(index, "zeppelin hangar") == []  # looked up: no file holds either word
+    net = ws / "app" / "net.py"
+    assert index.update_text(net, "def moor_zeppelin_in_hangar():\n    pass\n")
+    assert names(index, "zeppelin hangar")[0] == "moor_zeppelin_in_hangar"
+    store = index.store
+    assert "zeppelin" in store._df and "retry" not in store._df
+    names(index, "retry backoff")
+    assert "retri" in store._df or "retry" in store._df  # porter's stem, kept
+    extra = {f"pkg/m{i}.py": f"def helper_{i}():\n    return {i}\n" for i in range(25)}
+    write(ws, extra)
+    index.scan()  # one write of 25 files: the kept counts are gone
+    assert store._df == {}
+    # The scan also put the disk's net.py back (a buffer's text is re-checked).
+    assert names(index, "exponential backoff")[0] == "retry_with_backoff"
+    assert sorted(names(index, "helper", 50)) == sorted(f"helper_{i}" for i in range(25))
+
+
 def test_size_binary_and_ignored_files_are_skipped(ws: Path, tmp_path: Path) -> None:
     write(ws, {"big.py": "x = 1\n" * 5_000, "vendor/lib.py": "def vendored_helper():\n pass\n"})
     (ws / "blob.dat").write_bytes(b"\x00\x01binary")

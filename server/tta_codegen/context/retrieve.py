@@ -9,9 +9,9 @@ it was chosen, for ``tta.explainContext`` and the debug log.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from tta_codegen.context.index import WorkspaceIndex
 from tta_codegen.context.store import Hit
@@ -62,9 +62,8 @@ def retrieve(index: WorkspaceIndex, query: Query, limit: int) -> list[Example]:
         return []
     current = query.current_path
     imported = set(index.resolve_imports(current)) if current else set()
-    package = str(PurePath(current).parent) if current else None
+    package = os.path.dirname(current) if current else None
     now = time.monotonic()
-    wanted = set(desc_terms) | set(code_terms)
     out: list[Example] = []
     for hit, score in fused.values():
         if hit.path in query.skip_paths:
@@ -73,8 +72,7 @@ def retrieve(index: WorkspaceIndex, query: Query, limit: int) -> list[Example]:
             lo, hi = query.exclude_lines
             if hit.start <= hi and hit.end >= lo:
                 continue  # already in the prompt as the text around the cursor
-        matched = [t for t in dict.fromkeys(tokenize(hit.text)) if t in wanted][:6]
-        reasons = [f"BM25 match on {', '.join(matched) or 'stemmed terms'}"]
+        reasons: list[str] = []
         if hit.path == current:
             reasons.append("in the current file")
         if hit.path in imported:
@@ -83,7 +81,7 @@ def retrieve(index: WorkspaceIndex, query: Query, limit: int) -> list[Example]:
         if hit.path in query.open_paths and hit.path != current:
             score *= BOOST_OPEN
             reasons.append("open in the editor")
-        if package and hit.path != current and str(PurePath(hit.path).parent) == package:
+        if package and hit.path != current and os.path.dirname(hit.path) == package:
             score *= BOOST_SAME_PACKAGE
             reasons.append("same package")
         edited = query.recent.get(hit.path)
@@ -95,7 +93,14 @@ def retrieve(index: WorkspaceIndex, query: Query, limit: int) -> list[Example]:
     if out:
         floor = out[0].score * MIN_RELATIVE_SCORE
         out = [e for e in out if e.score >= floor]
-    return _drop_overlaps(out)[:limit]
+    chosen = _drop_overlaps(out)[:limit]
+    # Which query words a chunk holds, for its reasons: only for the chunks kept (a
+    # tokenisation of each of the ~80 candidates' text was a tenth of a gather).
+    wanted = set(desc_terms) | set(code_terms)
+    for ex in chosen:
+        matched = [t for t in dict.fromkeys(tokenize(ex.hit.text)) if t in wanted][:6]
+        ex.reasons.insert(0, f"BM25 match on {', '.join(matched) or 'stemmed terms'}")
+    return chosen
 
 
 def _drop_overlaps(examples: list[Example]) -> list[Example]:
