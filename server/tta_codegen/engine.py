@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import math
 import os
 import sys
@@ -48,6 +49,8 @@ from tta_codegen.request import GenerationRequest, language_for
 from tta_codegen.stubs import WHOLE_PARSE_CHARS, ImplementError, implement
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult", "language_for"]
+
+log = logging.getLogger(__name__)
 
 # completed: whole output, every enabled gate passed (or was skipped with its reason).
 # gates_failed: code delivered, but a gate still fails. truncated: the reply was cut off
@@ -167,11 +170,33 @@ class Engine:
         self.router = router
         self.context = context
         self.prompts = prompts or PromptBuilder(config)
+        self._ruff_ahead: asyncio.Future[None] | None = None  # see _gates_ahead
 
     async def aclose(self) -> None:
         """Close what this engine opened: ledger writes in flight, provider clients, the
         team ledger's connection. The context provider is borrowed and stays open."""
+        if self._ruff_ahead is not None and not self._ruff_ahead.done():
+            self._ruff_ahead.cancel()
+            await asyncio.wait({self._ruff_ahead})
         await self.router.aclose()
+
+    def _gates_ahead(self, request: GenerationRequest) -> None:
+        """Start what the gates will need while the model answers: their imports, and for
+        Python the warm ruff server the ruff gate checks with (its process start and
+        handshake, ~10 ms on 2 cores, otherwise ran between the last token and the answer
+        of a CLI command and of a server's first generation)."""
+        import_gates_ahead()
+        gates = self.config.gates
+        if (
+            request.language != "python"
+            or "ruff" not in gates.enabled_for("python")
+            or len(request.text) > WHOLE_PARSE_CHARS
+            or (self._ruff_ahead is not None and not self._ruff_ahead.done())
+        ):
+            return
+        root, path = _gate_path(request)
+        inp = GateInput(path=path, text="", language="python", workspace_root=root)
+        self._ruff_ahead = asyncio.ensure_future(_start_warm_ruff(inp, gates))
 
     async def gather_context(self, request: GenerationRequest) -> ContextResult | None:
         if self.context is None:
@@ -369,7 +394,7 @@ class Engine:
                 async with contextlib.aclosing(stream) as events:
                     async for event in events:
                         if isinstance(event, AttemptStarted):
-                            import_gates_ahead()
+                            self._gates_ahead(request)
                             if continuations == 0:
                                 state.start(event.model)
                             sink.progress(event.model, state.tokens)
@@ -506,6 +531,7 @@ def refinement_prompt(failures: str) -> str:
 
 
 GATES_MODULE = "tta_codegen.gates.runner"
+RUFF_GATE_MODULE = "tta_codegen.gates.python"
 
 
 def import_gates_ahead() -> None:
@@ -526,6 +552,18 @@ def import_gates_ahead() -> None:
             importlib.import_module(GATES_MODULE)
 
     threading.Thread(target=load, name="tta-import-gates").start()
+
+
+async def _start_warm_ruff(inp: GateInput, gates: GatesConfig) -> None:
+    # The gates may still be importing in import_gates_ahead's thread: wait for that in a
+    # thread too, never on the event loop (Python's per-module import lock).
+    await asyncio.to_thread(importlib.import_module, RUFF_GATE_MODULE)
+    from tta_codegen.gates.python import start_warm_ruff
+
+    try:
+        await start_warm_ruff(inp, gates)
+    except Exception as exc:  # the gate starts it itself, and reports what fails
+        log.debug("warm ruff not started ahead: %s", exc)
 
 
 def too_long_for_gates(request: GenerationRequest, config: GatesConfig) -> list[GateResult]:
@@ -549,15 +587,21 @@ def too_long_for_gates(request: GenerationRequest, config: GatesConfig) -> list[
     return [GateResult(name, True, reason, skipped=True) for name in names]
 
 
-def gate_input(request: GenerationRequest, code: str) -> GateInput:
-    text = request.text[: request.start] + code + request.text[request.end :]
-    first = request.text.count("\n", 0, request.start)
-    last = first + code.count("\n") + (0 if code.endswith("\n") else 1)
+def _gate_path(request: GenerationRequest) -> tuple[Path | None, str]:
+    """The workspace root and the file's path in it (absolute outside any workspace)."""
     root = Path(request.workspace_root) if request.workspace_root else None
     path = request.path
     if root is not None:
         with contextlib.suppress(ValueError):
             path = str(Path(request.path).relative_to(root))
+    return root, path
+
+
+def gate_input(request: GenerationRequest, code: str) -> GateInput:
+    text = request.text[: request.start] + code + request.text[request.end :]
+    first = request.text.count("\n", 0, request.start)
+    last = first + code.count("\n") + (0 if code.endswith("\n") else 1)
+    root, path = _gate_path(request)
     return GateInput(
         path=path,
         text=text,

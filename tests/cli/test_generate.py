@@ -234,6 +234,48 @@ async def test_file_edited_during_generation_is_not_overwritten(
     assert r.stdout == "\n\n" + CODE
 
 
+def _ruff_servers_in(folder: Path) -> list[int]:
+    """Pids of ``ruff server`` processes whose working folder is ``folder`` (the warm ruff a
+    command in ``folder`` starts; other tests' run elsewhere)."""
+    found = []
+    here = str(folder.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if argv[0].endswith(b"ruff") and argv[1:2] == [b"server"] and cwd == here:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_the_warm_ruff_starts_while_the_model_answers(
+    ws: Path, fake: FakeProvider, cli: RunCli
+) -> None:
+    """The ruff gate's server is started when the model is asked, not after its last token:
+    here the reply stops half-way until a ruff server of this workspace exists."""
+    use_fake(ws, fake)
+    answering = asyncio.Event()
+    fake.add(Reply(chunks=["```python\n", "def add(a, b):\n"], hold=answering), times=1)
+    fake.add(Reply.text("    return a + b\n```\n"))  # the continuation of the cut reply
+    target = ws / "mod.py"
+    target.write_text("x = 1\n")
+    run = asyncio.create_task(cli("generate", "add two numbers", "--file", "mod.py", "--no-refine"))
+    try:
+        await until(lambda: fake.requests, "the request to the model")
+        # The reply is held half-way: the model is still answering.
+        await until(lambda: _ruff_servers_in(ws), "a ruff server while the model answers")
+    finally:
+        answering.set()
+        r = await run
+    assert r.code == 0, r.stderr
+    assert target.read_text() == "x = 1\n\n\n" + CODE
+    assert _ruff_servers_in(ws) == []  # ended with the command
+
+
 async def test_ctrl_c_cancels_and_writes_nothing(ws: Path, fake: FakeProvider, cli: RunCli) -> None:
     use_fake(ws, fake)
     fake.add(Reply(chunks=["```python\n", "def f():\n"], hang=True))

@@ -131,3 +131,62 @@ async def test_a_ruff_that_cannot_serve_is_an_error(tmp_path: Path) -> None:
             limit_s=HANG_GUARD_S,
         )
     await close_ruff_workers()
+
+
+async def test_a_server_started_ahead_is_the_one_that_checks(tmp_path: Path) -> None:
+    """start_ruff_ahead (the engine calls it while the model answers) starts the worker the
+    next check of the same key uses: one process, and the check waits for its handshake
+    when it comes before that is done."""
+    assert RUFF is not None
+    try:
+        ruff_worker.start_ruff_ahead(
+            RUFF, root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
+        )
+        (ahead,) = ruff_worker._workers[asyncio.get_running_loop()].values()
+        # Asked again (another candidate): the worker starting is left alone.
+        ruff_worker.start_ruff_ahead(
+            RUFF, root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
+        )
+        assert ahead._starting is not None and not ahead._starting.done()  # checks at once
+        assert await warm_codes(
+            tmp_path, "m.py", "import os\n", select=("F",), project_config=False
+        ) == [(0, "F401")]
+        (worker,) = ruff_worker._workers[asyncio.get_running_loop()].values()
+        assert worker is ahead and not worker.dead
+    finally:
+        await close_ruff_workers()
+
+
+async def test_a_start_ahead_that_fails_leaves_the_check_to_start_it(tmp_path: Path) -> None:
+    """A ruff that cannot serve, started ahead: the check does not hang on it, and reports
+    the same error as without the start ahead (the gate then runs ``ruff check``)."""
+    fake = tmp_path / "ruff"
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    ruff_worker.start_ruff_ahead(
+        str(fake), root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
+    )
+    try:
+        with pytest.raises(ruff_worker.RuffWorkerError):
+            await ruff_diagnostics(
+                str(fake),
+                root=tmp_path,
+                path=tmp_path / "m.py",
+                text="x = 1\n",
+                select=("F",),
+                project_config=False,
+                limit_s=HANG_GUARD_S,
+            )
+    finally:
+        await close_ruff_workers()
+
+
+async def test_closing_cancels_a_start_ahead(tmp_path: Path) -> None:
+    assert RUFF is not None
+    ruff_worker.start_ruff_ahead(
+        RUFF, root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
+    )
+    (ahead,) = ruff_worker._workers[asyncio.get_running_loop()].values()
+    await close_ruff_workers()  # before its handshake: cancelled, its process ended
+    assert ahead.dead and ahead._starting is not None and ahead._starting.done()
+    assert ahead._proc is None

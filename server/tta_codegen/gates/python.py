@@ -27,7 +27,7 @@ from typing import Any
 
 from tta_codegen.gates import sandbox
 from tta_codegen.gates import workdir as workdirs
-from tta_codegen.gates.ruff_worker import RuffWorkerError, ruff_diagnostics
+from tta_codegen.gates.ruff_worker import RuffWorkerError, ruff_diagnostics, start_ruff_ahead
 from tta_codegen.gates.settings import GatesConfig
 from tta_codegen.gates.types import GateDiagnostic, GateInput, GateResult, describe
 from tta_codegen.gates.workdir import Workdir
@@ -145,6 +145,22 @@ async def warm_ruff_gate(inp: GateInput, config: GatesConfig) -> GateResult | No
         return None
     diags = [GateDiagnostic(d.line, d.column, d.message, d.code) for d in found]
     return _ruff_result(inp, diags, time.perf_counter() - started, "", None)
+
+
+async def start_warm_ruff(inp: GateInput, config: GatesConfig) -> None:
+    """Start the warm ruff that :func:`warm_ruff_gate` will check ``inp`` with, ahead of it
+    (the engine calls this while the model answers; ``inp`` needs only its path)."""
+    ruff = find_ruff()
+    if ruff is None:
+        return
+    root, _, project = await asyncio.to_thread(_ruff_target, inp, config)
+    start_ruff_ahead(
+        ruff,
+        root=root,
+        select=tuple(config.ruff.select),
+        project_config=project,
+        limit_s=config.timeout_s,
+    )
 
 
 def _ruff_target(inp: GateInput, config: GatesConfig) -> tuple[Path, str, bool]:

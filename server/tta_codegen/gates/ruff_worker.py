@@ -28,7 +28,13 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RuffDiagnostic", "RuffWorkerError", "close_ruff_workers", "ruff_diagnostics"]
+__all__ = [
+    "RuffDiagnostic",
+    "RuffWorkerError",
+    "close_ruff_workers",
+    "ruff_diagnostics",
+    "start_ruff_ahead",
+]
 
 
 class RuffWorkerError(Exception):
@@ -73,6 +79,7 @@ class RuffWorker:
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._lock = asyncio.Lock()
         self._docs = itertools.count(1)
+        self._starting: asyncio.Task[None] | None = None  # start_soon's start, until done
         self.dead = False
 
     async def start(self, limit_s: float) -> None:
@@ -104,6 +111,26 @@ class RuffWorker:
         )
         self._notify("initialized", {})
 
+    def start_soon(self, limit_s: float) -> None:
+        """Start in the background; :meth:`ready` waits for it (a check needs it done)."""
+        self._starting = asyncio.create_task(self.start(limit_s))
+        self._starting.add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            self.dead = True
+        elif (exc := task.exception()) is not None:  # retrieved here: never "unretrieved"
+            self.dead = True
+            log.info("warm ruff did not start ahead: %s", exc)
+
+    async def ready(self) -> None:
+        """Wait for a start begun by :meth:`start_soon`; raise if it failed."""
+        starting = self._starting
+        if starting is not None:
+            await asyncio.wait({starting})
+        if self.dead:
+            raise RuffWorkerError("ruff server did not start")
+
     async def check(self, path: Path, text: str, limit_s: float) -> list[RuffDiagnostic]:
         """Ruff's diagnostics for ``text`` as the content of ``path``."""
         async with self._lock:
@@ -134,6 +161,9 @@ class RuffWorker:
 
     async def aclose(self) -> None:
         self.dead = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            await asyncio.wait({self._starting})
         proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
             if proc.stdin is not None:
@@ -268,6 +298,8 @@ async def ruff_diagnostics(
                     await worker.aclose()
                 worker = workers[key] = RuffWorker(key)
                 await worker.start(limit_s)
+            else:
+                await worker.ready()  # started ahead (start_ruff_ahead): maybe not yet done
             return await worker.check(path, text, limit_s)
         except RuffWorkerError:
             workers.pop(key, None)
@@ -276,6 +308,26 @@ async def ruff_diagnostics(
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def start_ruff_ahead(
+    ruff: str, *, root: Path, select: tuple[str, ...], project_config: bool, limit_s: float
+) -> None:
+    """Start the warm ruff that :func:`ruff_diagnostics` will use for this key, now.
+
+    A generation calls this while the model is still answering: the process start and the
+    LSP handshake (~10 ms on 2 cores, more on a busy machine) then happen during the
+    model's time instead of between its last token and the answer. A worker already
+    running (or starting) is left alone; one that cannot start is started again, once, by
+    the check that needs it, as without this.
+    """
+    key = _Key(ruff, str(root), select, project_config)
+    workers = _workers.setdefault(asyncio.get_running_loop(), {})
+    worker = workers.get(key)
+    if worker is not None and not worker.dead:
+        return
+    worker = workers[key] = RuffWorker(key)
+    worker.start_soon(limit_s)
 
 
 async def close_ruff_workers() -> None:
