@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from tta_codegen.background import path_clear
 from tta_codegen.candidates import Budget, Candidate, best, temperature_schedule, why_next
 from tta_codegen.config import Config
 from tta_codegen.context.types import ContextProvider, ContextResult
@@ -171,6 +172,7 @@ class Engine:
         self.context = context
         self.prompts = prompts or PromptBuilder(config)
         self._ruff_ahead: asyncio.Future[None] | None = None  # see _gates_ahead
+        self._ruff_roots: set[Path | None] = set()  # workspaces it was started ahead for
 
     async def aclose(self) -> None:
         """Close what this engine opened: ledger writes in flight, provider clients, the
@@ -187,14 +189,16 @@ class Engine:
         of a CLI command and of a server's first generation)."""
         import_gates_ahead()
         gates = self.config.gates
+        root, path = _gate_path(request)
         if (
             request.language != "python"
             or "ruff" not in gates.enabled_for("python")
             or len(request.text) > WHOLE_PARSE_CHARS
+            or root in self._ruff_roots  # once: later generations find it running
             or (self._ruff_ahead is not None and not self._ruff_ahead.done())
         ):
             return
-        root, path = _gate_path(request)
+        self._ruff_roots.add(root)
         inp = GateInput(path=path, text="", language="python", workspace_root=root)
         self._ruff_ahead = asyncio.ensure_future(_start_warm_ruff(inp, gates))
 
@@ -555,6 +559,8 @@ def import_gates_ahead() -> None:
 
 
 async def _start_warm_ruff(inp: GateInput, gates: GatesConfig) -> None:
+    # In the server, after the provider request is written: never on the path to it.
+    await path_clear()
     # The gates may still be importing in import_gates_ahead's thread: wait for that in a
     # thread too, never on the event loop (Python's per-module import lock).
     await asyncio.to_thread(importlib.import_module, RUFF_GATE_MODULE)
