@@ -116,21 +116,30 @@ async def test_a_killed_server_is_restarted(tmp_path: Path) -> None:
         await close_ruff_workers()
 
 
-async def test_a_ruff_that_cannot_serve_is_an_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ahead", [False, True], ids=["at-the-check", "started-ahead"])
+async def test_a_ruff_that_cannot_serve_is_an_error(tmp_path: Path, ahead: bool) -> None:
+    """Also when started ahead (start_ruff_ahead): the check does not hang on the failed
+    start and reports the same error (the gate then runs ``ruff check``)."""
     fake = tmp_path / "ruff"
     fake.write_text("#!/bin/sh\nexit 3\n")
     fake.chmod(0o755)
-    with pytest.raises(ruff_worker.RuffWorkerError):
-        await ruff_diagnostics(
-            str(fake),
-            root=tmp_path,
-            path=tmp_path / "m.py",
-            text="x = 1\n",
-            select=("F",),
-            project_config=False,
-            limit_s=HANG_GUARD_S,
+    if ahead:
+        ruff_worker.start_ruff_ahead(
+            str(fake), root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
         )
-    await close_ruff_workers()
+    try:
+        with pytest.raises(ruff_worker.RuffWorkerError):
+            await ruff_diagnostics(
+                str(fake),
+                root=tmp_path,
+                path=tmp_path / "m.py",
+                text="x = 1\n",
+                select=("F",),
+                project_config=False,
+                limit_s=HANG_GUARD_S,
+            )
+    finally:
+        await close_ruff_workers()
 
 
 async def test_a_server_started_ahead_is_the_one_that_checks(tmp_path: Path) -> None:
@@ -153,30 +162,6 @@ async def test_a_server_started_ahead_is_the_one_that_checks(tmp_path: Path) -> 
         ) == [(0, "F401")]
         (worker,) = ruff_worker._workers[asyncio.get_running_loop()].values()
         assert worker is ahead and not worker.dead
-    finally:
-        await close_ruff_workers()
-
-
-async def test_a_start_ahead_that_fails_leaves_the_check_to_start_it(tmp_path: Path) -> None:
-    """A ruff that cannot serve, started ahead: the check does not hang on it, and reports
-    the same error as without the start ahead (the gate then runs ``ruff check``)."""
-    fake = tmp_path / "ruff"
-    fake.write_text("#!/bin/sh\nexit 3\n")
-    fake.chmod(0o755)
-    ruff_worker.start_ruff_ahead(
-        str(fake), root=tmp_path, select=("F",), project_config=False, limit_s=HANG_GUARD_S
-    )
-    try:
-        with pytest.raises(ruff_worker.RuffWorkerError):
-            await ruff_diagnostics(
-                str(fake),
-                root=tmp_path,
-                path=tmp_path / "m.py",
-                text="x = 1\n",
-                select=("F",),
-                project_config=False,
-                limit_s=HANG_GUARD_S,
-            )
     finally:
         await close_ruff_workers()
 
