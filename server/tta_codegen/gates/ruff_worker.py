@@ -317,14 +317,14 @@ def start_ruff_ahead(
 
     A generation calls this while the model is still answering: the process start and the
     LSP handshake (~10 ms on 2 cores, more on a busy machine) then happen during the
-    model's time instead of between its last token and the answer. A worker already
-    running (or starting) is left alone; one that cannot start is started again, once, by
-    the check that needs it, as without this.
+    model's time instead of between its last token and the answer. A worker already there
+    is left alone: running or starting, it is the one to use; dead, the check that needs it
+    closes it (its process too) and starts another, as without this. One that cannot start
+    here is started again, once, by that check.
     """
     key = _Key(ruff, str(root), select, project_config)
     workers = _workers.setdefault(asyncio.get_running_loop(), {})
-    worker = workers.get(key)
-    if worker is not None and not worker.dead:
+    if key in workers:
         return
     worker = workers[key] = RuffWorker(key)
     worker.start_soon(limit_s)
