@@ -128,7 +128,7 @@ async def warm_ruff_gate(inp: GateInput, config: GatesConfig) -> GateResult | No
     ruff = find_ruff()
     if ruff is None:
         return _ruff_missing()
-    root, rel, project = await asyncio.to_thread(_ruff_target, inp, config)
+    root, rel, select, project = await asyncio.to_thread(_ruff_target, inp, config)
     started = time.perf_counter()
     try:
         found = await ruff_diagnostics(
@@ -136,7 +136,7 @@ async def warm_ruff_gate(inp: GateInput, config: GatesConfig) -> GateResult | No
             root=root,
             path=root / rel,
             text=inp.text,
-            select=tuple(config.ruff.select),
+            select=select,
             project_config=project,
             limit_s=config.timeout_s,
         )
@@ -153,24 +153,22 @@ async def start_warm_ruff(inp: GateInput, config: GatesConfig) -> None:
     ruff = find_ruff()
     if ruff is None:
         return
-    root, _, project = await asyncio.to_thread(_ruff_target, inp, config)
+    root, _, select, project = await asyncio.to_thread(_ruff_target, inp, config)
     start_ruff_ahead(
-        ruff,
-        root=root,
-        select=tuple(config.ruff.select),
-        project_config=project,
-        limit_s=config.timeout_s,
+        ruff, root=root, select=select, project_config=project, limit_s=config.timeout_s
     )
 
 
-def _ruff_target(inp: GateInput, config: GatesConfig) -> tuple[Path, str, bool]:
-    """(root folder, the file's path in it, whether ruff sees a project config there)."""
+def _ruff_target(inp: GateInput, config: GatesConfig) -> tuple[Path, str, tuple[str, ...], bool]:
+    """(root folder, the file's path in it, the rules to select, whether ruff sees a
+    project config there): the warm worker's key, built here for the gate and for the
+    start ahead alike, so the worker started ahead is the one the gate finds."""
     rel = workdirs.candidate_relpath(inp)
     workspace = inp.workspace_root.resolve() if inp.workspace_root is not None else None
     project = config.ruff.use_project_config and workdirs.has_ruff_config(workspace, rel)
     # Without a workspace the file stands alone (isolated rules): any folder will do.
     root = workspace if workspace is not None else Path(tempfile.gettempdir()).resolve()
-    return root, rel, project
+    return root, rel, tuple(config.ruff.select), project
 
 
 def _ruff_missing() -> GateResult:
